@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from reslib.core.api import api, api_not_found
+
+from . import api_routes  # noqa: F401  (registers every app's router on the API)
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    re_path(r"^api/v1/(?P<rest>.*)$", api_not_found),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("reslib.accounts.urls")),
+    path("", include("reslib.core.urls")),
+    path("libraries/", include("reslib.libraries.urls")),
+    path("orgs/", include("reslib.orgs.urls")),
+]
