@@ -7,7 +7,8 @@ from .request_context import current_client_address
 
 
 def record(*, actor, action: str, target, before=None, after=None, reason: str = "") -> AuditEntry:
-    assert transaction.get_connection().in_atomic_block, "audit.record must run inside the service's transaction"
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record must run inside the service's transaction")
     return AuditEntry.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
         actor_username=getattr(actor, "username", "") or "",
