@@ -1,4 +1,16 @@
-from django.http import HttpResponse
-from django.urls import path
+from django.urls import include, path
 
-urlpatterns = [path("", lambda r: HttpResponse("ResLib"), name="home")]
+from . import views
+
+# The home page keeps the un-namespaced name "home" (LOGIN_REDIRECT_URL); the rest lives under "core:".
+core_patterns = (
+    [
+        path("audit/", views.audit_log, name="audit"),
+    ],
+    "core",
+)
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("", include(core_patterns)),
+]

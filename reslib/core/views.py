@@ -1,0 +1,105 @@
+"""Shared web pages: the home page and the operators' audit log."""
+
+import datetime
+import json
+
+from django import forms
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from reslib.accounts import roles
+from reslib.libraries.models import PUBLIC_STATUSES, LibraryHost
+from reslib.libraries.policies import visible_libraries
+
+from .models import AuditEntry
+
+HOME_FEATURED = 6
+AUDIT_PAGE_SIZE = 50
+
+
+def home(request):
+    featured = (
+        visible_libraries(request.user)
+        .filter(status__in=PUBLIC_STATUSES)
+        .select_related("province", "core_major")
+        .prefetch_related(Prefetch("hosts", queryset=LibraryHost.objects.select_related("organization")))
+        .order_by("-created_at", "-id")[:HOME_FEATURED]
+    )
+    return render(request, "core/home.html", {"featured": featured})
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(label=_("Actor username"), required=False, max_length=150)
+    action = forms.CharField(label=_("Action code starts with"), required=False, max_length=64,
+                             widget=forms.TextInput(attrs={"placeholder": "library."}))
+    target_type = forms.ChoiceField(label=_("Target type"), required=False)
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, target_types=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target_type"].choices = [("", _("All"))] + [(t, t) for t in target_types]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("The end date must not be before the start date."))
+        return data
+
+    def apply(self, qs):
+        data = self.cleaned_data
+        if data.get("actor"):
+            qs = qs.filter(actor_username__iexact=data["actor"].strip())
+        if data.get("action"):
+            qs = qs.filter(action__startswith=data["action"].strip())
+        if data.get("target_type"):
+            qs = qs.filter(target_type=data["target_type"])
+        tz = timezone.get_current_timezone()
+        if data.get("date_from"):
+            qs = qs.filter(created_at__gte=datetime.datetime.combine(data["date_from"], datetime.time.min, tz))
+        if data.get("date_to"):
+            end = datetime.datetime.combine(data["date_to"] + datetime.timedelta(days=1), datetime.time.min, tz)
+            qs = qs.filter(created_at__lt=end)
+        return qs
+
+
+def _compact(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def describe_change(before, after) -> list[tuple[str, str | None, str | None]]:
+    """Rows of (key, before, after) for dicts; one ("", before, after) row otherwise. Unchanged keys are omitted."""
+    if isinstance(before, dict) or isinstance(after, dict):
+        b, a = before if isinstance(before, dict) else {}, after if isinstance(after, dict) else {}
+        rows = []
+        for key in list(b) + [k for k in a if k not in b]:
+            if key in b and key in a and b[key] == a[key]:
+                continue
+            rows.append((key, _compact(b[key]) if key in b else None, _compact(a[key]) if key in a else None))
+        return rows
+    if before is None and after is None:
+        return []
+    return [("", None if before is None else _compact(before), None if after is None else _compact(after))]
+
+
+def audit_log(request):
+    """Operators browse and filter the audit log. Read-only: nothing here changes an entry."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not roles.is_operator(request.user):
+        raise PermissionDenied
+    target_types = AuditEntry.objects.order_by("target_type").values_list("target_type", flat=True).distinct()
+    form = AuditFilterForm(request.GET or None, target_types=list(target_types))
+    entries = AuditEntry.objects.all()
+    if form.is_bound and form.is_valid():
+        entries = form.apply(entries)
+    page_obj = Paginator(entries.order_by("-created_at", "-id"), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    for entry in page_obj.object_list:
+        entry.changes = describe_change(entry.before, entry.after)
+    return render(request, "core/audit_log.html", {"form": form, "page_obj": page_obj})
