@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "reslib.accounts",
     "reslib.orgs",
     "reslib.libraries",
+    "reslib.resources",
 ]
 
 MIDDLEWARE = [
@@ -158,8 +159,25 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
+S3_BUCKET = env("S3_BUCKET", "")
+if S3_BUCKET:
+    DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env("S3_ENDPOINT_URL", "") or None,
+            "access_key": env("S3_ACCESS_KEY", ""),
+            "secret_key": env("S3_SECRET_KEY", ""),
+            "region_name": env("S3_REGION", "") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -221,3 +239,13 @@ LOGGING = {
 # --- ResLib domain settings -------------------------------------------------------------------------------------
 RESLIB_DEFAULT_BUILD_PERIOD_MONTHS = int(env("DEFAULT_BUILD_PERIOD_MONTHS", "12"))
 RESLIB_API_PAGE_SIZE = 50
+# Uploads: bytes arrive in UPLOAD_TEMP_DIR (always local: tus appends to it), then move into the default storage.
+RESLIB_UPLOAD_TEMP_DIR = Path(env("UPLOAD_TEMP_DIR", str(VAR_DIR / "uploads")))
+RESLIB_MAX_UPLOAD_BYTES = int(env("MAX_UPLOAD_BYTES", str(4 * 1024**3)))
+RESLIB_UPLOAD_EXPIRY_HOURS = int(env("UPLOAD_EXPIRY_HOURS", "24"))
+RESLIB_SMALL_UPLOAD_BYTES = int(env("SMALL_UPLOAD_BYTES", str(50 * 1024**2)))
+# clamd for virus scanning: "tcp://127.0.0.1:3310" or "unix:///run/clamav/clamd.ctl"; empty = not scanned.
+RESLIB_CLAMD_URL = env("CLAMD_URL", "")
+# nginx in front: file responses hand the transfer to nginx with X-Accel-Redirect under this internal prefix.
+RESLIB_X_ACCEL_PREFIX = env("X_ACCEL_PREFIX", "")
+RESLIB_LIBREOFFICE = env("LIBREOFFICE", "soffice")

@@ -66,3 +66,31 @@ def library(lead, *, hosts=None, participants=(), status=None, **kwargs):
 
 def province(code: str = "320000") -> Region:
     return Region.objects.get(code=code)
+
+
+def resource_metadata(library, **overrides):
+    """Valid metadata for a resource of `library`: original work of the lead host, CC BY 4.0."""
+    from reslib.resources.services import Author, ResourceMetadata
+
+    lead_host = library.hosts.order_by("position").first().organization
+    data = dict(
+        title="数控车床对刀操作微课", resource_type="video", major=library.core_major_id, originality="original",
+        licence="cc_by", contributing_org=lead_host.pk, copyright_holder_org=lead_host.pk,
+        description="演示数控车床试切法对刀的完整步骤。", keywords=["数控", "对刀"], audience=["student"],
+        authors=[Author(name="王建国", institution=lead_host.name)],
+    )
+    data.update(overrides)
+    return ResourceMetadata(**data)
+
+
+def resource(library, by, **overrides):
+    from reslib.resources.services import create_resource
+
+    return create_resource(library, resource_metadata(library, **overrides), by=by)
+
+
+def blob(content: bytes = b"%PDF-1.4\n%test\n", *, name: str = "sample.pdf"):
+    """Stored bytes through the real storage path (hashing, content-addressed name, inspection)."""
+    from reslib.resources.storage import store_stream
+
+    return store_stream(iter([content]), original_name=name)
