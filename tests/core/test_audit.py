@@ -37,7 +37,7 @@ def test_entries_cannot_be_changed_or_deleted(entry):
     assert AuditEntry.objects.get(pk=entry.pk).action == "test.touch"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_record_refuses_to_run_outside_a_transaction(lead):
     with pytest.raises(RuntimeError):
         audit.record(actor=lead, action="test.loose", target=lead)
