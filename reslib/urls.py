@@ -6,6 +6,7 @@ from reslib.core.api import api, api_not_found
 from . import api_routes  # noqa: F401  (registers every app's router on the API)
 
 urlpatterns = [
+    path("api/v1/uploads/", include("reslib.resources.tus_urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/v1/(?P<rest>.*)$", api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -14,4 +15,5 @@ urlpatterns = [
     path("", include("reslib.core.urls")),
     path("libraries/", include("reslib.libraries.urls")),
     path("orgs/", include("reslib.orgs.urls")),
+    path("", include("reslib.resources.urls")),
 ]

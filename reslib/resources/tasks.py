@@ -1,0 +1,19 @@
+"""Background jobs of the resources app (django_tasks): each is idempotent and safe to run twice or retry."""
+
+from django_tasks import task
+
+
+@task()
+def make_derived_files(blob_id: int) -> dict:
+    """Make the posters, thumbnails, web rendition and PDF preview of a blob (see derived.py)."""
+    from . import derived
+
+    return derived.make_all(blob_id)
+
+
+@task()
+def cleanup_expired_uploads() -> dict:
+    """Remove abandoned resumable uploads (rows past expires_at and their temporary files) and stray temp files."""
+    from . import uploads
+
+    return uploads.cleanup_expired()
