@@ -1,0 +1,788 @@
+"""Web pages of resources. Thin: parse, authorise through the policies, call a service, render.
+
+Every lookup goes through policies.visible_resources(user) (resources) or libraries' visible_libraries(user), so
+an object the user may not see answers 404 exactly like one that does not exist.
+"""
+
+import io
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import select_template
+from django.template import TemplateDoesNotExist
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from reslib.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from reslib.libraries import policies as library_policies
+from reslib.libraries.models import Library
+
+from . import bulk_import, policies, services
+from .forms import (
+    DecisionForm,
+    FileUploadForm,
+    ImportForm,
+    KnowledgePointForm,
+    NewVersionForm,
+    ResourceFilterForm,
+    ResourceForm,
+    SubmitForm,
+    knowledge_point_tree,
+)
+from .models import DerivedFile, KnowledgePoint, Resource, ResourceVersion, Upload, VersionAuthor, VersionFile
+
+PAGE_SIZE = 20
+VS = ResourceVersion.State
+V = ResourceVersion
+
+CC_LINKS = {
+    V.Licence.CC_BY: "https://creativecommons.org/licenses/by/4.0/deed.zh-hans",
+    V.Licence.CC_BY_SA: "https://creativecommons.org/licenses/by-sa/4.0/deed.zh-hans",
+    V.Licence.CC_BY_ND: "https://creativecommons.org/licenses/by-nd/4.0/deed.zh-hans",
+    V.Licence.CC_BY_NC: "https://creativecommons.org/licenses/by-nc/4.0/deed.zh-hans",
+    V.Licence.CC_BY_NC_SA: "https://creativecommons.org/licenses/by-nc-sa/4.0/deed.zh-hans",
+    V.Licence.CC_BY_NC_ND: "https://creativecommons.org/licenses/by-nc-nd/4.0/deed.zh-hans",
+}
+DECISION_ACTIONS = ("withdraw", "publish", "return", "reject")
+IMPORT_SESSION_KEY = "reslib_import_report"
+
+
+def _refuse(request, message, *, status=403):
+    return render(request, "resources/refused.html", {"message": message}, status=status)
+
+
+def _library(request, library_id) -> Library:
+    return get_object_or_404(
+        library_policies.visible_libraries(request.user).select_related("core_major"), pk=library_id
+    )
+
+
+def _resource(request, pk) -> Resource:
+    return get_object_or_404(
+        policies.visible_resources(request.user).select_related(
+            "library", "published_version", "latest_version"
+        ),
+        pk=pk,
+    )
+
+
+def _login_redirect(request):
+    return redirect(f"{reverse('accounts:login')}?next={request.get_full_path()}")
+
+
+def _status_for(exc: DomainError) -> int:
+    return exc.http_status or 400
+
+
+def _messages_of(exc: DomainError) -> list[str]:
+    if isinstance(exc, ValidationFailed):
+        return [str(m) for _f, _c, m in exc.errors]
+    return [str(exc.message)]
+
+
+# --- List -------------------------------------------------------------------------------------------------------
+
+def _shown(field: str, value) -> Q:
+    """Filter on the version a reader sees: the published one, else (for the team) the latest."""
+    return Q(**{f"published_version__{field}": value}) | Q(
+        published_version__isnull=True, **{f"latest_version__{field}": value}
+    )
+
+
+def resource_list(request, library_id):
+    library = _library(request, library_id)
+    points = knowledge_point_tree(library)
+    form = ResourceFilterForm(request.GET or None, library=library, points=points)
+    resources = policies.visible_resources(request.user).filter(library=library)
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        if data.get("type"):
+            resources = resources.filter(_shown("resource_type", data["type"]))
+        if data.get("major"):
+            resources = resources.filter(_shown("major", data["major"]))
+        if data.get("point"):
+            resources = resources.filter(_shown("knowledge_points", data["point"])).distinct()
+        if data.get("q"):
+            resources = resources.filter(_shown("title__icontains", data["q"].strip()))
+    counted = services.countable(resources).count()
+    external = resources.filter(_shown("resource_type", V.Type.EXTERNAL_LINK)).count()
+    listed = resources.select_related(
+        "published_version__major", "latest_version__major", "published_version__contributing_org",
+        "latest_version__contributing_org",
+    ).order_by("-created_at", "-id")
+    page_obj = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
+    is_team = library_policies.is_member(request.user, library)
+    rows = []
+    for resource in page_obj.object_list:
+        version = resource.published_version or resource.latest_version
+        rows.append({
+            "resource": resource,
+            "version": version,
+            "latest": resource.latest_version,
+            "has_newer": is_team and resource.published_version_id
+            and resource.latest_version_id != resource.published_version_id,
+        })
+    return render(request, "resources/list.html", {
+        "library": library,
+        "form": form,
+        "page_obj": page_obj,
+        "rows": rows,
+        "counted_total": counted,
+        "external_total": external,
+        "can_create": policies.can_create(request.user, library),
+        "can_manage_points": policies.can_manage_knowledge_points(request.user, library),
+        "is_team": is_team,
+        "filtered": bool(form.is_bound and any(v for k, v in request.GET.items() if k != "page")),
+    })
+
+
+# --- Create and edit --------------------------------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resource_create(request, library_id):
+    library = _library(request, library_id)
+    if not policies.can_create(request.user, library):
+        return _refuse(request, _("Only the library's lead and builders can add resources while it is being built."))
+    status = 200
+    if request.method == "POST":
+        form = ResourceForm(request.POST, library=library)
+        if form.is_valid():
+            try:
+                resource = services.create_resource(library, form.to_metadata(), by=request.user)
+            except ValidationFailed as exc:
+                form.add_service_errors(exc)
+            except PermissionDenied as exc:
+                return _refuse(request, exc.message)
+            else:
+                messages.success(request, _("The resource was saved as a draft. Upload its main file next."))
+                return redirect("resources:detail", pk=resource.pk)
+        status = 400
+    else:
+        user = request.user
+        org_ids = set(form_org.pk for form_org in ResourceForm(library=library).fields["contributing_org"].queryset)
+        own_org = user.organization_id if user.organization_id in org_ids else None
+        form = ResourceForm(library=library, initial={
+            "major": library.core_major_id,
+            "contributing_org": own_org,
+            "copyright_holder_org": own_org,
+            "language": "zh-hans",
+            "access": V.Access.PUBLIC,
+            "price_mode": V.PriceMode.FREE,
+            "originality": V.Originality.ORIGINAL,
+            "licence": V.Licence.CC_BY_NC_SA,
+            "author_rows": [{"name": user.display_name,
+                             "institution": user.organization.name if user.organization_id else ""}],
+        })
+    return render(request, "resources/form.html", {"form": form, "library": library, "resource": None},
+                  status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resource_edit(request, pk):
+    resource = _resource(request, pk)
+    if not policies.can_edit(request.user, resource):
+        return _refuse(request, _("Only the library's lead and builders can change its resources."))
+    version = resource.latest_version
+    if version.state != VS.DRAFT:
+        return _refuse(request, _("Only a draft version can be changed; start a new version instead."), status=409)
+    library = resource.library
+    status = 200
+    if request.method == "POST":
+        form = ResourceForm(request.POST, library=library)
+        if form.is_valid():
+            try:
+                services.update_metadata(version, form.to_metadata(), by=request.user)
+            except ValidationFailed as exc:
+                form.add_service_errors(exc)
+            except PermissionDenied as exc:
+                return _refuse(request, exc.message)
+            else:
+                messages.success(request, _("The draft was saved."))
+                return redirect("resources:detail", pk=resource.pk)
+        status = 400
+    else:
+        form = ResourceForm(library=library, initial=ResourceForm.initial_for(version))
+    return render(request, "resources/form.html", {"form": form, "library": library, "resource": resource,
+                                                   "version": version}, status=status)
+
+
+# --- Resource page ----------------------------------------------------------------------------------------------
+
+def _shown_version(request, resource, is_team) -> ResourceVersion:
+    number = request.GET.get("version")
+    if number and is_team:
+        try:
+            return resource.versions.get(number=int(number))
+        except (ValueError, ResourceVersion.DoesNotExist):
+            raise Http404 from None
+    if is_team:
+        return resource.latest_version
+    if resource.published_version_id is None:
+        raise Http404
+    return resource.published_version
+
+
+def _viewer_template(kind: str):
+    """The delivery helper's viewer include when present (resources/viewers/viewer.html picks by `viewer`)."""
+    names = ["resources/viewers/viewer.html"]
+    if kind:
+        names.append(f"resources/viewers/{kind}.html")
+    names.append("resources/viewers/default.html")
+    try:
+        return select_template(names).template.name
+    except TemplateDoesNotExist:
+        return None
+
+
+def _viewer_context(resource, main_file, attachments) -> dict:
+    """What a viewer needs: which viewer, the derived files and the URLs that deliver them."""
+    if main_file is None:
+        return {}
+    try:
+        from .delivery import viewer_for
+    except ImportError:  # pragma: no cover
+        def viewer_for(file, derived=None):
+            return main_file.blob.kind or "none"
+    derived = {d.kind: d for d in main_file.blob.derived.all()}
+
+    def derived_url(kind):
+        item = derived.get(kind)
+        if item is not None and item.state == DerivedFile.State.DONE and item.storage_name:
+            return reverse("resources:derived", args=[resource.pk, main_file.pk, kind])
+        return ""
+
+    subtitles = [
+        {"file": f, "url": reverse("resources:subtitles", args=[resource.pk, f.pk]),
+         "label": f.original_name.rsplit(".", 1)[0]}
+        for f in attachments
+        if f.original_name.lower().endswith((".srt", ".vtt")) or f.blob.kind == "subtitle"
+    ]
+    return {
+        "viewer": viewer_for(main_file, derived),
+        "derived": derived,
+        "poster_url": derived_url(DerivedFile.Kind.POSTER),
+        "thumbnail_url": derived_url(DerivedFile.Kind.THUMBNAIL),
+        "web_video_url": derived_url(DerivedFile.Kind.WEB_VIDEO),
+        "pdf_preview_url": derived_url(DerivedFile.Kind.PDF_PREVIEW),
+        "subtitles": subtitles,
+    }
+
+
+def _template_exists(name: str) -> bool:
+    try:
+        select_template([name])
+    except TemplateDoesNotExist:
+        return False
+    return True
+
+
+def _qr_svg(url: str) -> str:
+    try:
+        from .qr import qr_svg
+    except ImportError:  # pragma: no cover - module of another helper
+        return ""
+    try:
+        return mark_safe(qr_svg(url))  # noqa: S308 - generated SVG, no user markup
+    except Exception:  # pragma: no cover - a QR code never breaks the page
+        return ""
+
+
+def _finding_rows(version) -> list[dict]:
+    try:
+        from .spec import finding_message
+    except ImportError:  # pragma: no cover
+        def finding_message(finding):
+            return finding.get("message", "")
+    rows = []
+    for finding in version.check_findings or []:
+        try:
+            message = finding_message(finding)
+        except Exception:  # pragma: no cover - an unknown code still shows its stored text
+            message = finding.get("message", "")
+        rows.append({"level": finding.get("level", "warning"), "message": message, "file": finding.get("file", ""),
+                     "code": finding.get("code", "")})
+    rows.sort(key=lambda r: 0 if r["level"] == "error" else 1)
+    return rows
+
+
+def _detail_context(request, resource, *, version=None, errors=None, upload_form=None, submit_form=None,
+                    decision_form=None, new_version_form=None):
+    user = request.user
+    is_team = policies.can_view_unpublished(user, resource)
+    version = version or _shown_version(request, resource, is_team)
+    version = (
+        ResourceVersion.objects.select_related("major", "copyright_holder_org", "contributing_org", "created_by")
+        .prefetch_related(
+            Prefetch("authors", queryset=VersionAuthor.objects.order_by("position")),
+            "knowledge_points",
+            Prefetch("files", queryset=VersionFile.objects.select_related("blob").prefetch_related(
+                Prefetch("blob__derived", queryset=DerivedFile.objects.all()))),
+        )
+        .get(pk=version.pk)
+    )
+    files = list(version.files.all())
+    main_file = next((f for f in files if f.role == VersionFile.Role.MAIN), None)
+    attachments = [f for f in files if f.role == VersionFile.Role.ATTACHMENT]
+    can_download = policies.can_download(user, resource, version)
+    for f in files:
+        f.download_url = reverse("resources:download", args=[resource.pk, f.pk])
+        f.stream_url = reverse("resources:stream", args=[resource.pk, f.pk])
+    versions = resource.versions.select_related("created_by").order_by("-number")
+    if not is_team:
+        versions = versions.filter(state__in=[VS.PUBLISHED, VS.SUPERSEDED])
+    latest = resource.latest_version
+    can_edit = policies.can_edit(user, resource)
+    can_publish = policies.can_publish(user, resource)
+    editable_draft = can_edit and latest.state == VS.DRAFT and version.pk == latest.pk
+    resource_url = request.build_absolute_uri(reverse("resources:detail", args=[resource.pk]))
+    context = {
+        "resource": resource,
+        "library": resource.library,
+        "version": version,
+        "latest": latest,
+        "is_latest": version.pk == latest.pk,
+        "is_published_version": version.pk == resource.published_version_id,
+        "is_team": is_team,
+        "authors": list(version.authors.all()),
+        "knowledge_points": list(version.knowledge_points.all()),
+        "audience_labels": [V.Audience(a).label for a in version.audience or [] if a in V.Audience.values],
+        "main_file": main_file,
+        "attachments": attachments,
+        "viewer_template": _viewer_template(main_file.blob.kind) if main_file else None,
+        **_viewer_context(resource, main_file, attachments),
+        "can_download": can_download,
+        "cc_link": CC_LINKS.get(version.licence, ""),
+        "findings": _finding_rows(version) if is_team else [],
+        "versions": list(versions),
+        "resource_url": resource_url,
+        "qr_svg": _qr_svg(resource_url),
+        "can_edit": can_edit,
+        "can_publish": can_publish,
+        "editable_draft": editable_draft,
+        "can_upload": editable_draft and not version.is_external,
+        "can_submit": editable_draft,
+        "can_withdraw": can_edit and latest.state == VS.IN_REVIEW,
+        "can_decide": can_publish and latest.state == VS.IN_REVIEW,
+        "can_start_version": can_edit and latest.state in (VS.PUBLISHED, VS.REJECTED, VS.SUPERSEDED),
+        "rights_commitment": services.RIGHTS_COMMITMENT,
+        "upload_form": upload_form or FileUploadForm(),
+        "submit_form": submit_form or SubmitForm(),
+        "decision_form": decision_form or DecisionForm(),
+        "new_version_form": new_version_form or NewVersionForm(),
+        "upload_widget": _template_exists("resources/upload_widget.html"),
+        "attach_upload_url": reverse("resources:attach_upload", args=[resource.pk]),
+        "max_small_upload": settings.RESLIB_SMALL_UPLOAD_BYTES,
+        "errors": errors or {},
+    }
+    return context
+
+
+def resource_detail(request, pk):
+    resource = _resource(request, pk)
+    return render(request, "resources/detail.html", _detail_context(request, resource))
+
+
+def _detail_with_errors(request, resource, section, exc_or_messages, *, status=400, **forms):
+    messages_ = _messages_of(exc_or_messages) if isinstance(exc_or_messages, DomainError) else exc_or_messages
+    resource.refresh_from_db()
+    context = _detail_context(request, resource, version=resource.latest_version, errors={section: messages_},
+                              **forms)
+    return render(request, "resources/detail.html", context, status=status)
+
+
+def _back(resource, anchor=""):
+    return redirect(reverse("resources:detail", args=[resource.pk]) + (f"#{anchor}" if anchor else ""))
+
+
+def _editor_or_refuse(request, resource):
+    if not policies.can_edit(request.user, resource):
+        return _refuse(request, _("Only the library's lead and builders can change its resources."))
+    return None
+
+
+# --- Files ------------------------------------------------------------------------------------------------------
+
+@login_required
+@require_POST
+def upload_file(request, pk):
+    resource = _resource(request, pk)
+    refusal = _editor_or_refuse(request, resource)
+    if refusal:
+        return refusal
+    form = FileUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        uploaded = form.cleaned_data["file"]
+        if uploaded.size > settings.RESLIB_SMALL_UPLOAD_BYTES:
+            form.add_error("file", _("This file is too large for the simple form; use the resumable upload."))
+        else:
+            from .storage import store_stream
+
+            try:
+                blob = store_stream(uploaded.chunks(), original_name=uploaded.name,
+                                    max_bytes=settings.RESLIB_SMALL_UPLOAD_BYTES)
+                services.attach_file(resource.latest_version, blob, role=form.cleaned_data["role"],
+                                     original_name=uploaded.name, by=request.user)
+            except ValidationFailed as exc:
+                form.add_service_errors(exc)
+            except PermissionDenied as exc:
+                return _refuse(request, exc.message)
+            except DomainError as exc:
+                form.add_error("file", str(exc.message))
+            else:
+                messages.success(request, _("The file “%(name)s” was added.") % {"name": uploaded.name})
+                return _back(resource, "files")
+    return _detail_with_errors(request, resource, "upload", [], status=400, upload_form=form)
+
+
+@login_required
+@require_POST
+def attach_upload(request, pk):
+    """Attach a completed resumable (tus) upload of this user to the draft."""
+    resource = _resource(request, pk)
+    refusal = _editor_or_refuse(request, resource)
+    if refusal:
+        return refusal
+    upload_id = (request.POST.get("upload_id") or "").strip().rsplit("/", 1)[-1]
+    role = request.POST.get("role") or VersionFile.Role.MAIN
+    try:
+        upload = _completed_upload(request.user, upload_id)
+        services.attach_file(resource.latest_version, upload.blob, role=role,
+                             original_name=upload.filename or upload.blob.sha256[:12], by=request.user)
+    except PermissionDenied as exc:
+        return _refuse(request, exc.message)
+    except DomainError as exc:
+        return _detail_with_errors(request, resource, "upload", exc, status=_status_for(exc))
+    messages.success(request, _("The file “%(name)s” was added.") % {"name": upload.filename})
+    return _back(resource, "files")
+
+
+def _completed_upload(user, upload_id: str) -> Upload:
+    """A finished tus upload that belongs to this user, or a validation error on `upload_id`."""
+    import uuid
+
+    try:
+        key = uuid.UUID(str(upload_id))
+    except (TypeError, ValueError):
+        key = None
+    upload = Upload.objects.select_related("blob").filter(pk=key, user=user).first() if key else None
+    if upload is None:
+        raise ValidationFailed.single("upload_id", "resource.upload_unknown", _("There is no such upload of yours."))
+    if upload.completed_at is None or upload.blob_id is None:
+        raise ValidationFailed.single("upload_id", "resource.upload_incomplete",
+                                      _("This upload is not complete yet."))
+    return upload
+
+
+@login_required
+@require_POST
+def remove_file(request, pk, file_id):
+    resource = _resource(request, pk)
+    refusal = _editor_or_refuse(request, resource)
+    if refusal:
+        return refusal
+    try:
+        services.remove_file(resource.latest_version, file_id, by=request.user)
+    except PermissionDenied as exc:
+        return _refuse(request, exc.message)
+    except NotFound:
+        return _detail_with_errors(request, resource, "files", [_("This file is no longer part of the draft.")],
+                                   status=404)
+    except DomainError as exc:
+        return _detail_with_errors(request, resource, "files", exc, status=_status_for(exc))
+    messages.success(request, _("The file was removed from the draft."))
+    return _back(resource, "files")
+
+
+def _visible_file(request, pk, file_id) -> tuple[Resource, VersionFile]:
+    resource = _resource(request, pk)
+    version_file = get_object_or_404(
+        VersionFile.objects.select_related("blob", "version"), pk=file_id, version__resource=resource
+    )
+    if version_file.version_id != resource.published_version_id and not policies.can_view_unpublished(
+        request.user, resource
+    ):
+        raise Http404
+    return resource, version_file
+
+
+def _serve(request, blob, *, filename, as_attachment):
+    from .delivery import serve_blob
+
+    return serve_blob(request, blob, filename=filename, as_attachment=as_attachment)
+
+
+@require_http_methods(["GET", "HEAD"])
+def download_file(request, pk, file_id):
+    resource, version_file = _visible_file(request, pk, file_id)
+    if not policies.can_download(request.user, resource, version_file.version):
+        return _refuse(request, _("Downloads of this resource are not available to you."))
+    return _serve(request, version_file.blob, filename=version_file.original_name, as_attachment=True)
+
+
+@require_http_methods(["GET", "HEAD"])
+def stream_file(request, pk, file_id):
+    """In-page playback and viewing: whoever may see the version may stream its files."""
+    resource, version_file = _visible_file(request, pk, file_id)
+    if not policies.can_view(request.user, resource):
+        raise Http404
+    return _serve(request, version_file.blob, filename=version_file.original_name, as_attachment=False)
+
+
+DERIVED_NAMES = {"poster": "poster.jpg", "thumbnail": "thumbnail.jpg", "web_video": "video.mp4",
+                 "pdf_preview": "preview.pdf"}
+
+
+@require_http_methods(["GET", "HEAD"])
+def derived_file(request, pk, file_id, kind):
+    """Poster, thumbnail, web rendition or PDF preview of a file: same visibility as streaming the file."""
+    resource, version_file = _visible_file(request, pk, file_id)
+    if kind not in DerivedFile.Kind.values:
+        raise Http404
+    derived = DerivedFile.objects.select_related("blob").filter(
+        blob=version_file.blob, kind=kind, state=DerivedFile.State.DONE).exclude(storage_name="").first()
+    if derived is None:
+        raise Http404
+    from .delivery import serve_derived
+
+    stem = version_file.original_name.rsplit(".", 1)[0]
+    return serve_derived(request, derived, filename=f"{stem}-{DERIVED_NAMES[kind]}", as_attachment=False)
+
+
+@require_http_methods(["GET", "HEAD"])
+def subtitle_file(request, pk, file_id):
+    """An SRT/WebVTT attachment as WebVTT for the player's <track>."""
+    resource, version_file = _visible_file(request, pk, file_id)
+    from .delivery import serve_subtitle_vtt
+
+    return serve_subtitle_vtt(request, version_file.blob)
+
+
+# --- Versions and review ----------------------------------------------------------------------------------------
+
+@login_required
+@require_POST
+def submit(request, pk):
+    resource = _resource(request, pk)
+    refusal = _editor_or_refuse(request, resource)
+    if refusal:
+        return refusal
+    form = SubmitForm(request.POST)
+    form.is_valid()
+    try:
+        services.submit_version(resource.latest_version, by=request.user,
+                                commitment_accepted=bool(form.cleaned_data.get("commitment")))
+    except PermissionDenied as exc:
+        return _refuse(request, exc.message)
+    except ValidationFailed as exc:
+        for field, _code, message in exc.errors:
+            form.add_error("commitment" if field == "commitment" else None, str(message))
+        return _detail_with_errors(request, resource, "submit", [], status=400, submit_form=form)
+    except DomainError as exc:
+        return _detail_with_errors(request, resource, "submit", exc, status=_status_for(exc))
+    messages.success(request, _("The version was submitted for review."))
+    return _back(resource)
+
+
+@login_required
+@require_POST
+def decide(request, pk):
+    resource = _resource(request, pk)
+    action = request.POST.get("action", "")
+    if action not in DECISION_ACTIONS:
+        return _detail_with_errors(request, resource, "decide", [_("Unknown action.")], status=400)
+    allowed = policies.can_edit(request.user, resource) if action == "withdraw" else policies.can_publish(
+        request.user, resource)
+    if not allowed:
+        return _refuse(request, _("You are not allowed to do this."))
+    form = DecisionForm(request.POST)
+    form.is_valid()
+    reason = form.cleaned_data.get("reason", "") if hasattr(form, "cleaned_data") else ""
+    try:
+        version = services.decide_version(resource.latest_version, action, by=request.user, reason=reason)
+    except PermissionDenied as exc:
+        return _refuse(request, exc.message)
+    except ValidationFailed as exc:
+        for field, _code, message in exc.errors:
+            form.add_error("reason" if field == "reason" else None, str(message))
+        section = "withdraw" if action == "withdraw" else "decide"
+        return _detail_with_errors(request, resource, section, [], status=400, decision_form=form)
+    except DomainError as exc:
+        section = "withdraw" if action == "withdraw" else "decide"
+        return _detail_with_errors(request, resource, section, exc, status=_status_for(exc))
+    messages.success(request, _("Done. Version %(number)s is now “%(state)s”.")
+                     % {"number": version.number, "state": version.get_state_display()})
+    return _back(resource)
+
+
+@login_required
+@require_POST
+def new_version(request, pk):
+    resource = _resource(request, pk)
+    refusal = _editor_or_refuse(request, resource)
+    if refusal:
+        return refusal
+    form = NewVersionForm(request.POST)
+    form.is_valid()
+    try:
+        services.start_new_version(resource, by=request.user, changelog=form.cleaned_data.get("changelog", ""))
+    except PermissionDenied as exc:
+        return _refuse(request, exc.message)
+    except DomainError as exc:
+        return _detail_with_errors(request, resource, "new_version", exc, status=_status_for(exc),
+                                   new_version_form=form)
+    messages.success(request, _("A new draft version was started; the published version stays visible until the "
+                                "new one is approved."))
+    return redirect("resources:edit", pk=resource.pk)
+
+
+@login_required
+@require_POST
+def set_downloads(request, pk):
+    resource = _resource(request, pk)
+    refusal = _editor_or_refuse(request, resource)
+    if refusal:
+        return refusal
+    allowed = request.POST.get("allowed") in ("1", "true", "on")
+    try:
+        services.set_downloads_allowed(resource, allowed, by=request.user)
+    except PermissionDenied as exc:
+        return _refuse(request, exc.message)
+    messages.success(request, _("Downloads are now allowed.") if allowed else _("Downloads are now switched off."))
+    return _back(resource)
+
+
+# --- Knowledge points -------------------------------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+def knowledge_points(request, library_id):
+    library = _library(request, library_id)
+    can_manage = policies.can_manage_knowledge_points(request.user, library)
+    points = knowledge_point_tree(library)
+    status = 200
+    form = KnowledgePointForm(points=points) if can_manage else None
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return _login_redirect(request)
+        if not can_manage:
+            return _refuse(request, _("Only the library's lead and builders can maintain its knowledge points."))
+        form = KnowledgePointForm(request.POST, points=points)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                point = services.add_knowledge_point(library, by=request.user, name=data.get("name") or "",
+                                                     kind=data.get("kind") or KnowledgePoint.Kind.KNOWLEDGE,
+                                                     parent_id=data.get("parent"))
+            except ValidationFailed as exc:
+                form.add_service_errors(exc)
+            except PermissionDenied as exc:
+                return _refuse(request, exc.message)
+            else:
+                messages.success(request, _("“%(name)s” was added.") % {"name": point.name})
+                return redirect("resources:knowledge_points", library_id=library.pk)
+        status = 400
+    used = set(ResourceVersion.knowledge_points.through.objects.filter(knowledgepoint__library=library)
+               .values_list("knowledgepoint_id", flat=True).distinct())
+    parents = {p.parent_id for p, _d in points}
+    rows = [{"point": p, "depth": d, "indent": d * 1.4, "removable": p.pk not in used and p.pk not in parents}
+            for p, d in points]
+    return render(request, "resources/knowledge_points.html", {
+        "library": library, "rows": rows, "form": form, "can_manage": can_manage,
+    }, status=status)
+
+
+@login_required
+@require_POST
+def knowledge_point_remove(request, library_id, point_id):
+    library = _library(request, library_id)
+    if not policies.can_manage_knowledge_points(request.user, library):
+        return _refuse(request, _("Only the library's lead and builders can maintain its knowledge points."))
+    point = get_object_or_404(KnowledgePoint, pk=point_id, library=library)
+    try:
+        services.remove_knowledge_point(point, by=request.user)
+    except DomainError as exc:
+        messages.error(request, " ".join(_messages_of(exc)))
+    else:
+        messages.success(request, _("“%(name)s” was removed.") % {"name": point.name})
+    return redirect("resources:knowledge_points", library_id=library.pk)
+
+
+# --- Bulk import ------------------------------------------------------------------------------------------------
+
+def _importer_library(request, library_id):
+    library = _library(request, library_id)
+    if not policies.can_create(request.user, library):
+        return library, _refuse(request, _("Only the library's lead and builders can import resources while it is "
+                                           "being built."))
+    return library, None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_page(request, library_id):
+    library, refusal = _importer_library(request, library_id)
+    if refusal:
+        return refusal
+    report = None
+    status = 200
+    if request.method == "POST":
+        form = ImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            result = bulk_import.run_import(library, sheet=form.cleaned_data["sheet"],
+                                            archive=form.cleaned_data.get("archive"), by=request.user)
+            if result.error:
+                form.add_error(result.error_field or None, str(result.error))
+                status = 400
+            else:
+                report = result
+                request.session[IMPORT_SESSION_KEY] = {"library": library.pk, "rows": result.as_json()}
+        else:
+            status = 400
+    else:
+        form = ImportForm()
+    if report is not None:
+        for row in report.rows:
+            row.url = reverse("resources:detail", args=[row.resource_id]) if row.resource_id else ""
+    return render(request, "resources/import.html", {
+        "library": library, "form": form, "report": report,
+        "columns": bulk_import.COLUMNS,
+        "max_entries": bulk_import.MAX_ENTRIES,
+    }, status=status)
+
+
+@login_required
+def import_template(request, library_id):
+    library, refusal = _importer_library(request, library_id)
+    if refusal:
+        return refusal
+    data = bulk_import.build_template(library)
+    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = "attachment; filename=\"reslib-import-template.xlsx\""
+    return response
+
+
+@login_required
+def import_report(request, library_id):
+    library, refusal = _importer_library(request, library_id)
+    if refusal:
+        return refusal
+    stored = request.session.get(IMPORT_SESSION_KEY)
+    if not stored or stored.get("library") != library.pk:
+        raise Http404
+    rows = stored["rows"]
+    for row in rows:
+        if row.get("resource_id"):
+            row["url"] = request.build_absolute_uri(reverse("resources:detail", args=[row["resource_id"]]))
+    out = io.BytesIO(bulk_import.build_report(rows))
+    response = HttpResponse(out.getvalue(),
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = "attachment; filename=\"reslib-import-report.xlsx\""
+    return response

@@ -1,0 +1,322 @@
+"""Resources API: visibility (404), refused actions (403), stable error codes, nothing half-written."""
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from reslib.core.models import AuditEntry
+from reslib.libraries.models import Library
+from reslib.libraries.services import add_team_member
+from reslib.resources import services
+from reslib.resources.models import (
+    KnowledgePoint,
+    Resource,
+    ResourceVersion,
+    RightsCommitment,
+    Upload,
+    VersionAuthor,
+    VersionFile,
+)
+
+from .. import factories
+from .test_views import make_pdf
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1"
+VS = ResourceVersion.State
+
+
+@pytest.fixture(autouse=True)
+def _storage(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.RESLIB_UPLOAD_TEMP_DIR = tmp_path / "uploads"
+
+
+@pytest.fixture
+def building(lead, second_college, enterprise):
+    return factories.library(lead, hosts=[lead.organization, second_college], participants=[enterprise],
+                             status=Library.Status.BUILDING)
+
+
+@pytest.fixture
+def reviewer(building, lead, college):
+    user = factories.user("reviewer", org=college)
+    add_team_member(building, by=lead, user=user, role="reviewer")
+    return user
+
+
+def as_user(user=None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def send(client, method, url, data=None):
+    return getattr(client, method)(url, data, content_type="application/json")
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body["error"]
+
+
+def field_codes(error) -> dict:
+    return {f: [e["code"] for e in errs] for f, errs in error["fields"].items()}
+
+
+def body_for(library, **overrides) -> dict:
+    lead_host = library.hosts.order_by("position").first().organization
+    data = {
+        "title": "数控车床对刀操作微课", "resource_type": "video", "major": library.core_major_id,
+        "originality": "original", "licence": "cc_by", "contributing_org": lead_host.pk,
+        "copyright_holder_org": lead_host.pk, "keywords": ["数控"], "audience": ["student"],
+        "authors": [{"name": "王建国", "institution": lead_host.name}, {"name": "李明"}],
+    }
+    data.update(overrides)
+    return data
+
+
+def counts():
+    return (Resource.objects.count(), ResourceVersion.objects.count(), VersionAuthor.objects.count(),
+            VersionFile.objects.count(), RightsCommitment.objects.count(), AuditEntry.objects.count())
+
+
+def pdf_resource(library, lead, **overrides):
+    overrides.setdefault("resource_type", "text")
+    resource = factories.resource(library, lead, **overrides)
+    blob = factories.blob(make_pdf(overrides.get("title", "pdf")), name="讲义.pdf")
+    services.attach_file(resource.latest_version, blob, role="main", original_name="讲义.pdf", by=lead)
+    resource.refresh_from_db()
+    return resource
+
+
+def publish(resource, lead, reviewer):
+    services.submit_version(resource.latest_version, by=lead, commitment_accepted=True)
+    services.decide_version(resource.latest_version, "publish", by=reviewer)
+    resource.refresh_from_db()
+    return resource
+
+
+def completed_upload(user, blob, name="讲义.pdf"):
+    now = timezone.now()
+    return Upload.objects.create(user=user, length=blob.size, offset=blob.size, temp_path="/nonexistent",
+                                 expires_at=now, completed_at=now, blob=blob, metadata={"filename": name})
+
+
+# --- reading ------------------------------------------------------------------------------------------------------
+
+
+def test_list_public_sees_published_team_sees_drafts(building, lead, reviewer, outsider):
+    published = publish(pdf_resource(building, lead, title="已发布"), lead, reviewer)
+    factories.resource(building, lead, title="草稿")
+    link = factories.resource(building, lead, title="链接", resource_type="external_link",
+                              external_url="https://www.icve.com.cn/")
+    publish(link, lead, reviewer)
+    url = f"{API}/libraries/{building.pk}/resources"
+    public = as_user().get(url).json()
+    assert public["count"] == 2 and {i["title"] for i in public["items"]} == {"已发布", "链接"}
+    link_item = next(i for i in public["items"] if i["title"] == "链接")
+    assert link_item["is_external"] and link_item["label"] == "外部链接"
+    team = as_user(lead).get(url).json()
+    assert team["count"] == 3
+    assert as_user(lead).get(url, {"type": "external_link"}).json()["count"] == 1
+    assert as_user(outsider).get(url).json()["count"] == 2
+    assert published.pk
+
+
+def test_list_of_an_invisible_library_is_404(lead, outsider):
+    draft = factories.library(lead)
+    assert_error(as_user(outsider).get(f"{API}/libraries/{draft.pk}/resources"), 404, "library.not_found")
+
+
+def test_get_resource_public_published_team_any_version(building, lead, reviewer, outsider):
+    resource = publish(pdf_resource(building, lead, title="第一版"), lead, reviewer)
+    services.start_new_version(resource, by=lead, changelog="改标题")
+    meta = factories.resource_metadata(building, title="第二版", resource_type="text")
+    services.update_metadata(Resource.objects.get(pk=resource.pk).latest_version, meta, by=lead)
+    url = f"{API}/resources/{resource.pk}"
+    public = as_user().get(url).json()
+    assert public["title"] == "第一版" and public["version"] == 1 and public["latest_version"] is None
+    assert public["check_findings"] == [] and [v["number"] for v in public["versions"]] == [1]
+    assert public["rights"]["authors"][0]["name"] == "王建国" and public["rights"]["platform_guarantee"]
+    assert public["files"][0]["download_url"].endswith("/download")
+    team = as_user(lead).get(url).json()
+    assert team["title"] == "第二版" and team["latest_version"] == 2
+    assert as_user(lead).get(url, {"version": 1}).json()["title"] == "第一版"
+    assert_error(as_user(outsider).get(url, {"version": 2}), 404, "resource.version_not_found")
+
+
+def test_draft_is_404_for_outsiders(building, lead, outsider):
+    draft = factories.resource(building, lead)
+    assert_error(as_user(outsider).get(f"{API}/resources/{draft.pk}"), 404, "resource.not_found")
+    assert_error(as_user().get(f"{API}/resources/{draft.pk}"), 404, "resource.not_found")
+    assert_error(send(as_user(outsider), "put", f"{API}/resources/{draft.pk}/draft", body_for(building)),
+                 404, "resource.not_found")
+
+
+# --- creating and editing ----------------------------------------------------------------------------------------
+
+
+def test_create_resource(building, lead):
+    response = send(as_user(lead), "post", f"{API}/libraries/{building.pk}/resources", body_for(building))
+    assert response.status_code == 201, response.content
+    data = response.json()
+    assert data["state"] == "draft" and data["version"] == 1
+    assert [a["name"] for a in data["rights"]["authors"]] == ["王建国", "李明"]
+
+
+def test_create_errors_have_stable_codes_and_nothing_is_written(building, lead, outside_college):
+    before = counts()
+    response = send(as_user(lead), "post", f"{API}/libraries/{building.pk}/resources", body_for(
+        building, title="", originality="quoted", contributing_org=outside_college.pk, authors=[],
+        external_url="https://example.com/"))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert field_codes(error) == {
+        "title": ["resource.title_required"],
+        "source": ["resource.source_required"],
+        "contributing_org": ["resource.contributor_not_in_library"],
+        "authors": ["resource.author_required"],
+        "external_url": ["resource.external_url_only_for_links"],
+    }
+    assert counts() == before
+    malformed = send(as_user(lead), "post", f"{API}/libraries/{building.pk}/resources", {"title": 5, "major": "x"})
+    assert_error(malformed, 422, "validation.invalid")
+    assert counts() == before
+
+
+def test_create_refused_to_outsiders_and_reviewers(building, outsider, reviewer):
+    for user in (outsider, reviewer):
+        response = send(as_user(user), "post", f"{API}/libraries/{building.pk}/resources", body_for(building))
+        assert_error(response, 403, "resource.create_denied")
+    assert_error(send(as_user(), "post", f"{API}/libraries/{building.pk}/resources", body_for(building)), 401,
+                 "auth.required")
+    assert not Resource.objects.exists()
+
+
+def test_put_draft_and_refusals(building, lead, reviewer):
+    resource = pdf_resource(building, lead)
+    url = f"{API}/resources/{resource.pk}/draft"
+    ok = send(as_user(lead), "put", url, body_for(building, title="改过的标题", resource_type="text"))
+    assert ok.status_code == 200 and ok.json()["title"] == "改过的标题"
+    assert_error(send(as_user(reviewer), "put", url, body_for(building)), 403, "resource.edit_denied")
+    services.submit_version(resource.latest_version, by=lead, commitment_accepted=True)
+    error = assert_error(send(as_user(lead), "put", url, body_for(building)), 400, "resource.version_not_draft")
+    assert "version" in error["fields"]
+
+
+def test_new_version_then_second_is_refused(building, lead, reviewer):
+    resource = publish(pdf_resource(building, lead), lead, reviewer)
+    url = f"{API}/resources/{resource.pk}/versions"
+    response = send(as_user(lead), "post", url, {"changelog": "更新"})
+    assert response.status_code == 201 and response.json()["version"] == 2
+    assert response.json()["versions"][0]["changelog"] == "更新"
+    assert_error(send(as_user(lead), "post", url, {"changelog": ""}), 400, "resource.version_open")
+    assert_error(send(as_user(reviewer), "post", url, {}), 403, "resource.edit_denied")
+
+
+# --- files --------------------------------------------------------------------------------------------------------
+
+
+def test_attach_completed_upload_and_remove(building, lead, reviewer, builder):
+    add_team_member(building, by=lead, user=builder, role="builder")
+    resource = factories.resource(building, lead, resource_type="text")
+    blob = factories.blob(make_pdf("upload"), name="x.pdf")
+    mine = completed_upload(lead, blob)
+    url = f"{API}/resources/{resource.pk}/files"
+    response = send(as_user(lead), "post", url, {"upload_id": str(mine.pk), "role": "main"})
+    assert response.status_code == 201, response.content
+    file_id = response.json()["id"]
+    assert response.json()["original_name"] == "讲义.pdf" and response.json()["sha256"] == blob.sha256
+    # Another member cannot use my upload; incomplete uploads and junk ids are refused.
+    other = send(as_user(builder), "post", url, {"upload_id": str(mine.pk), "role": "attachment"})
+    assert field_codes(assert_error(other, 400, "resource.upload_unknown")) == {
+        "upload_id": ["resource.upload_unknown"]}
+    unfinished = Upload.objects.create(user=lead, length=10, offset=2, temp_path="/x", expires_at=timezone.now())
+    assert_error(send(as_user(lead), "post", url, {"upload_id": str(unfinished.pk)}), 400,
+                 "resource.upload_incomplete")
+    assert_error(send(as_user(lead), "post", url, {"upload_id": "../../etc"}), 400, "resource.upload_unknown")
+    assert_error(send(as_user(reviewer), "post", url, {"upload_id": str(mine.pk)}), 403, "resource.edit_denied")
+    assert VersionFile.objects.count() == 1
+    delete = as_user(lead).delete(f"{url}/{file_id}")
+    assert delete.status_code == 204 and not VersionFile.objects.exists()
+    assert_error(as_user(lead).delete(f"{url}/{file_id}"), 404, "resource.file_not_found")
+
+
+def test_external_link_takes_no_file(building, lead):
+    link = factories.resource(building, lead, resource_type="external_link", external_url="https://example.org/")
+    upload = completed_upload(lead, factories.blob(make_pdf("l"), name="l.pdf"))
+    before = counts()
+    response = send(as_user(lead), "post", f"{API}/resources/{link.pk}/files", {"upload_id": str(upload.pk)})
+    assert_error(response, 400, "resource.external_has_no_files")
+    assert counts() == before
+
+
+# --- submission and decisions --------------------------------------------------------------------------------------
+
+
+def test_submit_needs_commitment_and_decisions_by_role(building, lead, reviewer):
+    resource = pdf_resource(building, lead)
+    submit = f"{API}/resources/{resource.pk}/submit"
+    before = counts()
+    error = assert_error(send(as_user(lead), "post", submit, {"commitment_accepted": False}), 400,
+                         "resource.commitment_required")
+    assert "commitment" in error["fields"] and counts() == before
+    ok = send(as_user(lead), "post", submit, {"commitment_accepted": True})
+    assert ok.status_code == 200 and ok.json()["state"] == "in_review"
+    assert RightsCommitment.objects.get().text == str(services.RIGHTS_COMMITMENT)
+
+    decision = f"{API}/resources/{resource.pk}/decision"
+    assert_error(send(as_user(lead), "post", decision, {"action": "publish"}), 403, "resource.transition_denied")
+    assert_error(send(as_user(reviewer), "post", decision, {"action": "return"}), 400, "resource.reason_required")
+    assert_error(send(as_user(reviewer), "post", decision, {"action": "explode"}), 400, "resource.action_invalid")
+    published = send(as_user(reviewer), "post", decision, {"action": "publish"})
+    assert published.status_code == 200 and published.json()["published_version"] == 1
+    illegal = assert_error(send(as_user(reviewer), "post", decision, {"action": "reject", "reason": "x"}), 409,
+                           "state.illegal_transition")
+    assert illegal["current_state"] == "published"
+    assert as_user().get(f"{API}/resources/{resource.pk}").status_code == 200
+
+
+def test_withdraw_by_the_team(building, lead):
+    resource = pdf_resource(building, lead)
+    services.submit_version(resource.latest_version, by=lead, commitment_accepted=True)
+    response = send(as_user(lead), "post", f"{API}/resources/{resource.pk}/decision", {"action": "withdraw"})
+    assert response.status_code == 200 and response.json()["state"] == "draft"
+
+
+def test_downloads_switch(building, lead, reviewer, outsider):
+    resource = publish(pdf_resource(building, lead), lead, reviewer)
+    url = f"{API}/resources/{resource.pk}/downloads"
+    assert_error(send(as_user(outsider), "put", url, {"allowed": False}), 403, "resource.edit_denied")
+    assert send(as_user(lead), "put", url, {"allowed": False}).json()["downloads_allowed"] is False
+
+
+def test_commitment_text(db):
+    data = as_user().get(f"{API}/resources/commitment").json()
+    assert data["text"].startswith("本人承诺")
+
+
+# --- knowledge points ---------------------------------------------------------------------------------------------
+
+
+def test_knowledge_points_api(building, lead, outsider):
+    url = f"{API}/libraries/{building.pk}/knowledge-points"
+    root = send(as_user(lead), "post", url, {"name": "数控编程"})
+    assert root.status_code == 201
+    child = send(as_user(lead), "post", url, {"name": "G代码", "kind": "skill", "parent": root.json()["id"]})
+    assert child.status_code == 201 and child.json()["parent"] == root.json()["id"]
+    listing = as_user().get(url).json()
+    assert [p["name"] for p in listing["items"]] == ["数控编程", "G代码"] and listing["count"] == 2
+    assert_error(send(as_user(lead), "post", url, {"name": "数控编程"}), 400, "knowledge.name_taken")
+    assert_error(send(as_user(outsider), "post", url, {"name": "外人"}), 403, "resource.knowledge_denied")
+    assert_error(as_user(lead).delete(f"{url}/{root.json()['id']}"), 400, "knowledge.in_use")
+    assert_error(as_user(outsider).delete(f"{url}/{child.json()['id']}"), 403, "resource.knowledge_denied")
+    assert as_user(lead).delete(f"{url}/{child.json()['id']}").status_code == 204
+    assert_error(as_user(lead).delete(f"{url}/999999"), 404, "knowledge.not_found")
+    assert KnowledgePoint.objects.count() == 1

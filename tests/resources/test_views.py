@@ -1,0 +1,443 @@
+"""Resource web pages: who sees what, downloads, editor-only actions, form errors in Chinese, knowledge points."""
+
+import decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from reslib.libraries.models import Library
+from reslib.libraries.services import add_team_member
+from reslib.resources import services
+from reslib.resources.models import KnowledgePoint, Resource, ResourceVersion, Upload, VersionFile
+
+from .. import factories
+
+pytestmark = pytest.mark.django_db
+
+VS = ResourceVersion.State
+
+
+def make_pdf(label: str = "讲义") -> bytes:
+    """A small valid PDF (one blank page); `label` goes into the metadata so contents differ."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Title": label})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = make_pdf()
+
+
+@pytest.fixture(autouse=True)
+def _storage(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.RESLIB_UPLOAD_TEMP_DIR = tmp_path / "uploads"
+    settings.RESLIB_X_ACCEL_PREFIX = ""
+
+
+@pytest.fixture
+def building(lead, second_college, enterprise):
+    return factories.library(lead, hosts=[lead.organization, second_college], participants=[enterprise],
+                             status=Library.Status.BUILDING)
+
+
+@pytest.fixture
+def member_builder(building, lead, builder):
+    add_team_member(building, by=lead, user=builder, role="builder")
+    return builder
+
+
+@pytest.fixture
+def reviewer(building, lead, college):
+    user = factories.user("reviewer", org=college)
+    add_team_member(building, by=lead, user=user, role="reviewer")
+    return user
+
+
+def client_for(user=None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def text_resource(library, lead, *, content=PDF, **overrides):
+    overrides.setdefault("resource_type", "text")
+    resource = factories.resource(library, lead, **overrides)
+    blob = factories.blob(content, name="讲义.pdf")
+    services.attach_file(resource.latest_version, blob, role="main", original_name="讲义.pdf", by=lead)
+    resource.refresh_from_db()
+    return resource
+
+
+def publish(resource, lead, reviewer):
+    version = services.submit_version(resource.latest_version, by=lead, commitment_accepted=True)
+    services.decide_version(version, "publish", by=reviewer)
+    resource.refresh_from_db()
+    return resource
+
+
+def detail_url(resource):
+    return reverse("resources:detail", args=[resource.pk])
+
+
+def page(response) -> str:
+    return response.content.decode()
+
+
+def main_file(resource, version=None):
+    version = version or resource.published_version or resource.latest_version
+    return version.files.get(role=VersionFile.Role.MAIN)
+
+
+def download_url(resource, f):
+    return reverse("resources:download", args=[resource.pk, f.pk])
+
+
+# --- visibility -------------------------------------------------------------------------------------------------
+
+
+def test_list_shows_published_to_the_public_and_drafts_to_the_team(building, lead, reviewer, outsider):
+    published = publish(text_resource(building, lead, title="已发布的讲义"), lead, reviewer)
+    factories.resource(building, lead, title="尚在草稿的微课")
+    factories.resource(building, lead, title="行业网站链接", resource_type="external_link",
+                       external_url="https://www.icve.com.cn/")
+    url = reverse("resources:list", args=[building.pk])
+
+    for user in (None, outsider):
+        body = page(client_for(user).get(url))
+        assert "已发布的讲义" in body and "尚在草稿的微课" not in body and "行业网站链接" not in body
+    team = page(client_for(lead).get(url))
+    assert "已发布的讲义" in team and "尚在草稿的微课" in team and "行业网站链接" in team
+    assert "外部链接" in team
+    # Counted total excludes the external link: two counted, one link listed apart.
+    assert "<strong>2</strong>" in team
+    assert published.pk
+
+
+def test_list_filters_by_type_major_and_knowledge_point(building, lead):
+    point = services.add_knowledge_point(building, by=lead, name="对刀操作")
+    factories.resource(building, lead, title="对刀微课", knowledge_points=[point.pk])
+    factories.resource(building, lead, title="编程讲义", resource_type="text")
+    url = reverse("resources:list", args=[building.pk])
+    client = client_for(lead)
+    assert "编程讲义" not in page(client.get(url, {"point": point.pk}))
+    assert "对刀微课" in page(client.get(url, {"point": point.pk}))
+    body = page(client.get(url, {"type": "text"}))
+    assert "编程讲义" in body and "对刀微课" not in body
+    other_major = building.served_majors.first()
+    assert "对刀微课" not in page(client.get(url, {"major": other_major.pk}))
+
+
+def test_list_queries_do_not_grow_with_rows(building, lead):
+    url = reverse("resources:list", args=[building.pk])
+    client = client_for(lead)
+    factories.resource(building, lead)
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    for i in range(6):
+        factories.resource(building, lead, title=f"资源{i}")
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == 200
+    assert len(many) == len(few)
+
+
+def test_list_of_invisible_library_is_404(lead, outsider):
+    draft_library = factories.library(lead)
+    assert client_for(outsider).get(reverse("resources:list", args=[draft_library.pk])).status_code == 404
+
+
+def test_draft_is_404_for_outsiders_and_the_public(building, lead, member_builder, outsider):
+    draft = factories.resource(building, lead, title="内部草稿")
+    assert client_for(None).get(detail_url(draft)).status_code == 404
+    assert client_for(outsider).get(detail_url(draft)).status_code == 404
+    for user in (lead, member_builder):
+        response = client_for(user).get(detail_url(draft))
+        assert response.status_code == 200 and "内部草稿" in page(response)
+
+
+def test_members_only_and_registered_access(building, lead, reviewer, outsider):
+    members = publish(text_resource(building, lead, title="成员资源", access="members"), lead, reviewer)
+    registered = publish(text_resource(building, lead, title="注册资源", access="registered", content=make_pdf("2")),
+                         lead, reviewer)
+    assert client_for(None).get(detail_url(members)).status_code == 404
+    assert client_for(outsider).get(detail_url(members)).status_code == 404
+    assert client_for(reviewer).get(detail_url(members)).status_code == 200
+    assert client_for(None).get(detail_url(registered)).status_code == 404
+    assert client_for(outsider).get(detail_url(registered)).status_code == 200
+
+
+def test_public_page_shows_rights_versions_and_qr_but_no_team_actions(building, lead, reviewer):
+    resource = publish(text_resource(building, lead, title="公开讲义", originality="adapted",
+                                     source="《数控加工》教材第三章", licence="cc_by_nc_sa"), lead, reviewer)
+    body = page(client_for(None).get(detail_url(resource)))
+    assert "公开讲义" in body and "《数控加工》教材第三章" in body
+    assert "https://creativecommons.org/licenses/by-nc-sa/4.0/" in body
+    assert "王建国" in body  # 署名
+    assert "<svg" in body  # QR code
+    assert reverse("resources:submit", args=[resource.pk]) not in body
+    assert reverse("resources:downloads", args=[resource.pk]) not in body
+
+
+def test_external_link_page_is_labelled_and_warned(building, lead, reviewer):
+    link = factories.resource(building, lead, title="国家智慧教育平台课程", resource_type="external_link",
+                              external_url="https://www.smartedu.cn/x")
+    publish(link, lead, reviewer)
+    body = page(client_for(None).get(detail_url(link)))
+    assert "外部链接" in body and "https://www.smartedu.cn/x" in body
+    assert "不在本平台" in body or "权利保障" in body
+
+
+# --- downloads --------------------------------------------------------------------------------------------------
+
+
+def test_public_download_of_published_file(building, lead, reviewer):
+    resource = publish(text_resource(building, lead), lead, reviewer)
+    response = client_for(None).get(download_url(resource, main_file(resource)))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PDF
+    assert "attachment" in response["Content-Disposition"]
+    stream = client_for(None).get(reverse("resources:stream", args=[resource.pk, main_file(resource).pk]),
+                                  HTTP_RANGE="bytes=0-3")
+    assert stream.status_code == 206 and b"".join(stream.streaming_content) == PDF[:4]
+
+
+def test_download_refused_when_switched_off_but_team_keeps_it(building, lead, reviewer, outsider):
+    resource = publish(text_resource(building, lead), lead, reviewer)
+    services.set_downloads_allowed(resource, False, by=lead)
+    url = download_url(resource, main_file(resource))
+    assert client_for(None).get(url).status_code == 403
+    assert client_for(outsider).get(url).status_code == 403
+    assert client_for(lead).get(url).status_code == 200
+    # Viewing in the page still works.
+    assert client_for(None).get(reverse("resources:stream", args=[resource.pk, main_file(resource).pk])
+                                ).status_code == 200
+
+
+def test_paid_resource_is_not_downloadable_by_the_public(building, lead, reviewer, outsider):
+    resource = publish(text_resource(building, lead, price_mode="paid", price=decimal.Decimal("19.90")),
+                       lead, reviewer)
+    assert client_for(outsider).get(download_url(resource, main_file(resource))).status_code == 403
+    assert client_for(lead).get(download_url(resource, main_file(resource))).status_code == 200
+
+
+def test_files_of_unpublished_versions_are_hidden_from_the_public(building, lead, reviewer, outsider):
+    resource = publish(text_resource(building, lead), lead, reviewer)
+    draft = services.start_new_version(resource, by=lead, changelog="更新讲义")
+    new_blob = factories.blob(make_pdf("v2"), name="讲义v2.pdf")
+    new_file = services.attach_file(draft, new_blob, role="attachment", original_name="讲义v2.pdf", by=lead)
+    url = download_url(resource, new_file)
+    assert client_for(outsider).get(url).status_code == 404
+    assert client_for(None).get(reverse("resources:stream", args=[resource.pk, new_file.pk])).status_code == 404
+    assert client_for(lead).get(url).status_code == 200
+    # A file id of another resource is not reachable through this one.
+    other = text_resource(building, lead, content=make_pdf("other"))
+    assert client_for(lead).get(download_url(resource, main_file(other))).status_code == 404
+
+
+# --- editor-only actions ----------------------------------------------------------------------------------------
+
+
+def test_editor_only_actions_are_refused_to_others(building, lead, reviewer, outsider):
+    resource = publish(text_resource(building, lead), lead, reviewer)
+    for user in (outsider, reviewer):
+        client = client_for(user)
+        assert client.post(reverse("resources:downloads", args=[resource.pk]), {"allowed": "0"}).status_code == 403
+        assert client.post(reverse("resources:new_version", args=[resource.pk]), {}).status_code == 403
+        assert client.post(reverse("resources:submit", args=[resource.pk]), {"commitment": "on"}).status_code == 403
+        assert client.get(reverse("resources:edit", args=[resource.pk])).status_code == 403
+    assert client_for(outsider).post(reverse("resources:decide", args=[resource.pk]),
+                                     {"action": "publish"}).status_code == 403
+    resource.refresh_from_db()
+    assert resource.downloads_allowed and resource.versions.count() == 1
+
+
+def test_anonymous_actions_go_to_login(building, lead, reviewer):
+    resource = publish(text_resource(building, lead), lead, reviewer)
+    response = client_for(None).post(reverse("resources:downloads", args=[resource.pk]), {"allowed": "0"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_draft_actions_of_an_invisible_resource_are_404(building, lead, outsider):
+    draft = factories.resource(building, lead)
+    assert client_for(outsider).post(reverse("resources:submit", args=[draft.pk]), {}).status_code == 404
+
+
+def test_submit_needs_the_commitment_then_reviewer_publishes(building, lead, reviewer):
+    resource = text_resource(building, lead)
+    client = client_for(lead)
+    body = page(client.get(detail_url(resource)))
+    assert str(services.RIGHTS_COMMITMENT) in body
+    response = client.post(reverse("resources:submit", args=[resource.pk]), {})
+    assert response.status_code == 400
+    assert "您必须接受" in page(response) or "承诺" in page(response)
+    resource.refresh_from_db()
+    assert resource.latest_version.state == VS.DRAFT
+    assert client.post(reverse("resources:submit", args=[resource.pk]), {"commitment": "on"}).status_code == 302
+    resource.refresh_from_db()
+    assert resource.latest_version.state == VS.IN_REVIEW
+    # The builder cannot publish; the reviewer can, and must give a reason to return.
+    assert client.post(reverse("resources:decide", args=[resource.pk]), {"action": "publish"}).status_code == 403
+    rc = client_for(reviewer)
+    returned = rc.post(reverse("resources:decide", args=[resource.pk]), {"action": "return", "reason": ""})
+    assert returned.status_code == 400 and "原因" in page(returned)
+    assert rc.post(reverse("resources:decide", args=[resource.pk]), {"action": "publish"}).status_code == 302
+    resource.refresh_from_db()
+    assert resource.published_version_id == resource.latest_version_id
+
+
+def test_withdraw_and_downloads_toggle_by_the_team(building, lead, member_builder):
+    resource = text_resource(building, lead)
+    services.submit_version(resource.latest_version, by=lead, commitment_accepted=True)
+    client = client_for(member_builder)
+    assert client.post(reverse("resources:decide", args=[resource.pk]), {"action": "withdraw"}).status_code == 302
+    resource.refresh_from_db()
+    assert resource.latest_version.state == VS.DRAFT
+    assert client.post(reverse("resources:downloads", args=[resource.pk]), {"allowed": "0"}).status_code == 302
+    resource.refresh_from_db()
+    assert resource.downloads_allowed is False
+
+
+def test_new_version_keeps_the_published_one(building, lead, reviewer):
+    resource = publish(text_resource(building, lead, title="第一版"), lead, reviewer)
+    response = client_for(lead).post(reverse("resources:new_version", args=[resource.pk]), {"changelog": "补充习题"})
+    assert response.status_code == 302 and response["Location"] == reverse("resources:edit", args=[resource.pk])
+    resource.refresh_from_db()
+    assert resource.latest_version.number == 2 and resource.published_version.number == 1
+    assert "第一版" in page(client_for(None).get(detail_url(resource)))
+    team_page = page(client_for(lead).get(detail_url(resource)))
+    assert "补充习题" in team_page
+
+
+# --- files --------------------------------------------------------------------------------------------------------
+
+
+def test_small_file_upload_and_remove(building, lead):
+    resource = factories.resource(building, lead, resource_type="text")
+    client = client_for(lead)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("教案.pdf", PDF, content_type="application/pdf")
+    response = client.post(reverse("resources:upload", args=[resource.pk]), {"file": upload, "role": "main"})
+    assert response.status_code == 302
+    f = resource.latest_version.files.get()
+    assert f.original_name == "教案.pdf" and f.role == "main"
+    assert client.post(reverse("resources:remove_file", args=[resource.pk, f.pk])).status_code == 302
+    assert not resource.latest_version.files.exists()
+    missing = client.post(reverse("resources:upload", args=[resource.pk]), {"role": "main"})
+    assert missing.status_code == 400 and "field-error" in page(missing)
+
+
+def test_attach_upload_only_own_completed_upload(building, lead, member_builder, settings):
+    from django.utils import timezone
+
+    resource = factories.resource(building, lead, resource_type="text")
+    blob = factories.blob(PDF, name="a.pdf")
+    theirs = Upload.objects.create(user=member_builder, length=len(PDF), offset=len(PDF), temp_path="/nonexistent",
+                                   expires_at=timezone.now(), completed_at=timezone.now(), blob=blob,
+                                   metadata={"filename": "a.pdf"})
+    unfinished = Upload.objects.create(user=lead, length=10, offset=3, temp_path="/nonexistent",
+                                       expires_at=timezone.now(), metadata={"filename": "b.pdf"})
+    url = reverse("resources:attach_upload", args=[resource.pk])
+    client = client_for(lead)
+    refused = client.post(url, {"upload_id": str(theirs.pk), "role": "main"})
+    assert refused.status_code == 400 and not resource.latest_version.files.exists()
+    assert client.post(url, {"upload_id": str(unfinished.pk)}).status_code == 400
+    mine = client_for(member_builder).post(url, {"upload_id": f"/api/v1/uploads/{theirs.pk}", "role": "main"})
+    assert mine.status_code == 302
+    assert resource.latest_version.files.get().original_name == "a.pdf"
+
+
+# --- create form ------------------------------------------------------------------------------------------------
+
+
+def form_data(library, **overrides):
+    lead_host = library.hosts.order_by("position").first().organization
+    data = {
+        "title": "数控车床对刀操作微课", "resource_type": "video", "external_url": "", "description": "演示对刀。",
+        "keywords": "数控，对刀 车床", "major": str(library.core_major_id), "audience": ["student"],
+        "language": "zh-hans", "difficulty": "basic", "certificate": "", "access": "public", "price_mode": "free",
+        "price": "", "copyright_holder_org": str(lead_host.pk), "copyright_holder_person": "",
+        "originality": "original", "source": "", "licence": "cc_by", "licence_text": "",
+        "contributing_org": str(lead_host.pk),
+        "author_name": ["王建国", "李明"], "author_institution": [lead_host.name, ""],
+    }
+    data.update(overrides)
+    return data
+
+
+def test_create_form_saves_a_draft_with_authors_in_order(building, lead):
+    url = reverse("resources:create", args=[building.pk])
+    assert client_for(lead).get(url).status_code == 200
+    response = client_for(lead).post(url, form_data(building))
+    assert response.status_code == 302
+    resource = Resource.objects.get()
+    version = resource.latest_version
+    assert [a.name for a in version.authors.order_by("position")] == ["王建国", "李明"]
+    assert version.keywords == ["数控", "对刀", "车床"] and version.state == VS.DRAFT
+
+
+def test_create_form_errors_in_chinese_beside_fields_and_nothing_saved(building, lead, outside_college):
+    response = client_for(lead).post(reverse("resources:create", args=[building.pk]), form_data(
+        building, title="", resource_type="video", external_url="https://example.com/", originality="adapted",
+        source="", contributing_org="", price_mode="paid", price="", author_name=["", ""], description="保留的描述",
+    ))
+    assert response.status_code == 400
+    body = page(response)
+    assert not Resource.objects.exists()
+    form = response.context["form"]
+    assert set(form.errors) >= {"title", "external_url", "source", "contributing_org", "price", "authors"}
+    assert "请输入标题。" in form.errors["title"]
+    assert "必须注明来源" in " ".join(form.errors["source"])
+    assert "保留的描述" in body  # input kept
+    assert 'class="field-error"' in body
+
+
+def test_create_form_refused_outside_building_and_to_outsiders(lead, outsider, building):
+    draft_library = factories.library(lead, name="未立项资源库")
+    assert client_for(lead).get(reverse("resources:create", args=[draft_library.pk])).status_code == 403
+    assert client_for(outsider).get(reverse("resources:create", args=[building.pk])).status_code == 403
+    assert client_for(outsider).post(reverse("resources:create", args=[building.pk]),
+                                     form_data(building)).status_code == 403
+    assert not Resource.objects.exists()
+
+
+def test_edit_form_changes_the_draft_only(building, lead, reviewer):
+    resource = factories.resource(building, lead, title="旧标题")
+    url = reverse("resources:edit", args=[resource.pk])
+    assert "旧标题" in page(client_for(lead).get(url))
+    assert client_for(lead).post(url, form_data(building, title="新标题")).status_code == 302
+    resource.refresh_from_db()
+    assert resource.latest_version.title == "新标题"
+
+
+# --- knowledge points ---------------------------------------------------------------------------------------------
+
+
+def test_knowledge_point_page(building, lead, outsider):
+    url = reverse("resources:knowledge_points", args=[building.pk])
+    client = client_for(lead)
+    assert client.post(url, {"name": "数控编程", "kind": "knowledge"}).status_code == 302
+    root = KnowledgePoint.objects.get(name="数控编程")
+    assert client.post(url, {"name": "G代码", "kind": "skill", "parent": root.pk}).status_code == 302
+    duplicate = client.post(url, {"name": "数控编程", "kind": "knowledge"})
+    assert duplicate.status_code == 400 and "已存在" in page(duplicate)
+    body = page(client_for(None).get(url))
+    assert "G代码" in body and "<form" not in body.split('id="main"')[1].split("</main>")[0].replace(
+        'class="lang-switch"', "")
+    assert client_for(outsider).post(url, {"name": "外人的点"}).status_code == 403
+    child = KnowledgePoint.objects.get(name="G代码")
+    remove = reverse("resources:knowledge_point_remove", args=[building.pk, child.pk])
+    assert client_for(outsider).post(remove).status_code == 403
+    assert client.post(remove).status_code == 302
+    assert not KnowledgePoint.objects.filter(pk=child.pk).exists()
