@@ -1,0 +1,33 @@
+"""`reslib load_demo`: load the Chinese demo data set (debug mode only, empty database only)."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from reslib.accounts.models import User
+from reslib.libraries import demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo data (江苏省: institutions, one user per role, three libraries). Debug mode only."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty", action="store_true",
+            help="Do nothing (and succeed) when the database already has users, instead of failing.",
+        )
+
+    def handle(self, *args, if_empty=False, **options):
+        if not settings.DEBUG:
+            raise CommandError("Demo data only loads in debug mode (RESLIB_DEBUG=1); this site runs in production mode.")
+        if if_empty and User.objects.exists():
+            if options["verbosity"] >= 1:
+                self.stdout.write("The database already has users; demo data not loaded.")
+            return
+        try:
+            demo.load(stdout=self.stdout if options["verbosity"] >= 1 else None)
+        except demo.DemoRefused as exc:
+            raise CommandError(str(exc)) from exc
+        if options["verbosity"] >= 1:
+            self.stdout.write(self.style.SUCCESS(
+                f"Demo accounts: {', '.join(demo.DEMO_USERNAMES)} — password: {demo.PASSWORD}"
+            ))

@@ -1,0 +1,160 @@
+"""`reslib load_demo`: the demo data set, loaded through the services, only in debug mode, only once."""
+
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from reslib.accounts import roles
+from reslib.accounts.models import User
+from reslib.core.models import AuditEntry
+from reslib.libraries import demo, policies
+from reslib.libraries.models import Library, TeamMember
+from reslib.orgs.models import Organization
+from reslib.orgs.validators import validate_credit_code
+
+COMPUTING = "计算机应用技术专业教学资源库"
+CNC = "数控技术专业教学资源库"
+MECHATRONICS = "机电一体化技术专业教学资源库"
+
+
+@pytest.fixture
+def demo_data(db, settings):
+    settings.DEBUG = True
+    out = io.StringIO()
+    call_command("load_demo", stdout=out)
+    return out.getvalue()
+
+
+def fresh(username: str) -> User:
+    return User.objects.get(username=username)
+
+
+def test_every_demo_account_exists_with_the_demo_password(demo_data):
+    for username in ("operator", "province", "lead", "builder", "reviewer", "teacher", "student"):
+        user = fresh(username)
+        assert user.is_active
+        assert user.real_name and all("\u4e00" <= ch <= "\u9fff" for ch in user.real_name), user.real_name
+        assert user.check_password("reslib-demo"), username
+    assert "reslib-demo" in demo_data
+    assert "operator" in demo_data
+
+
+def test_demo_login_works_through_the_login_backends(demo_data, rf):
+    from django.contrib.auth import authenticate
+
+    request = rf.post("/accounts/login/")
+    assert authenticate(request, username="lead", password="reslib-demo") == fresh("lead")
+    assert authenticate(request, username="lead", password="wrong-password") is None
+
+
+def test_each_demo_user_has_the_role_its_name_promises(demo_data):
+    computing = Library.objects.get(name=COMPUTING)
+    assert roles.is_operator(fresh("operator"))
+    assert roles.is_province_admin(fresh("province"), "320000")
+    assert not roles.is_operator(fresh("province"))
+    assert policies.is_lead(fresh("lead"), computing)
+    assert fresh("lead").organization == computing.hosts.get(position=1).organization
+    assert TeamMember.objects.filter(library=computing, user__username="builder", role="builder").exists()
+    assert TeamMember.objects.filter(library=computing, user__username="reviewer", role="reviewer").exists()
+    assert fresh("teacher").learner_category == User.LearnerCategory.TEACHER
+    assert fresh("teacher").organization.type == Organization.Type.HIGHER_VOCATIONAL
+    assert fresh("student").learner_category == User.LearnerCategory.STUDENT
+    for username in ("teacher", "student"):
+        assert not roles.is_operator(fresh(username)) and not roles.is_province_admin(fresh(username))
+        assert not TeamMember.objects.filter(user__username=username).exists()
+
+
+def test_libraries_are_in_different_states(demo_data):
+    states = dict(Library.objects.values_list("name", "status"))
+    assert states == {
+        COMPUTING: Library.Status.BUILDING,
+        CNC: Library.Status.SUBMITTED,
+        MECHATRONICS: Library.Status.ACCEPTED,
+    }
+    for library in Library.objects.all():
+        assert library.province_id == "320000"
+        assert 1 <= library.hosts.count() <= 3
+        assert library.served_majors.count() <= 5
+        assert library.core_major not in library.served_majors.all()
+
+
+def test_the_submitted_library_waits_on_the_province_workbench_but_not_for_a_student(demo_data):
+    cnc = Library.objects.get(name=CNC)
+    assert policies.visible_libraries(fresh("province")).filter(pk=cnc.pk).exists()
+    assert [t.action for t in demo_services_actions(cnc, fresh("province"))] == ["approve", "decline"]
+    # Not yet approved: invisible to people outside its team, and the lead of another library cannot act on it.
+    assert not policies.visible_libraries(fresh("student")).filter(pk=cnc.pk).exists()
+    assert demo_services_actions(cnc, fresh("lead")) == []
+
+
+def demo_services_actions(library, user):
+    from reslib.libraries.services import available_actions
+
+    return available_actions(library, user)
+
+
+def test_state_changes_went_through_the_services_with_audit_entries(demo_data):
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"account.grant_role", "org.create", "library.create", "library.team_add", "library.submit",
+            "library.approve", "library.start_building", "library.request_acceptance",
+            "library.accept"} <= actions
+    accepted = Library.objects.get(name=MECHATRONICS)
+    entry = AuditEntry.objects.get(action="library.accept", target_id=str(accepted.pk))
+    assert entry.actor.username == "province"
+    assert entry.before == {"status": "awaiting_acceptance"} and entry.after == {"status": "accepted"}
+    assert entry.reason
+
+
+def test_every_institution_has_a_valid_credit_code_with_its_division(demo_data):
+    orgs = list(Organization.objects.select_related("city"))
+    assert len(orgs) >= 8
+    types = {o.type for o in orgs}
+    assert {Organization.Type.HIGHER_VOCATIONAL, Organization.Type.ENTERPRISE, Organization.Type.INDUSTRY_BODY,
+            Organization.Type.RESEARCH_INSTITUTE} <= types
+    for org in orgs:
+        try:
+            validate_credit_code(org.credit_code)
+        except ValidationError as exc:  # pragma: no cover - the message names the culprit
+            pytest.fail(f"{org.name}: {org.credit_code}: {exc.messages}")
+        assert org.province_id == "320000"
+        assert org.city is not None and org.city.parent_id == "320000"
+        assert org.credit_code[2:8] == org.city_id, org.name
+        assert org.credit_code[:2] == demo.REGISTRATION[org.type], org.name
+
+
+def test_organization_code_part_follows_gb_11714():
+    # The worked example of GB 11714: D2143569 has check character X (weights 3,7,9,10,5,8,4,2; letters A=10…).
+    assert demo.organization_code("D2143569") == "D2143569X"
+    assert demo.organization_code("46600821")[-1] in "0123456789X"
+    for spec in demo.ORGANIZATIONS:
+        validate_credit_code(spec.credit_code)
+
+
+def test_refuses_in_production_mode(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="debug mode"):
+        call_command("load_demo", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="debug mode"):
+        call_command("load_demo", "--if-empty", stdout=io.StringIO())
+    assert not User.objects.exists()
+    assert not Organization.objects.exists()
+
+
+def test_refuses_a_database_that_already_has_users(demo_data):
+    users, audits = User.objects.count(), AuditEntry.objects.count()
+    with pytest.raises(CommandError, match="already has users"):
+        call_command("load_demo", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("load_demo", "--if-empty", stdout=out)
+    assert "not loaded" in out.getvalue()
+    assert (User.objects.count(), AuditEntry.objects.count()) == (users, audits)
+
+
+def test_refuses_when_any_other_user_exists(db, settings, operator):
+    settings.DEBUG = True
+    with pytest.raises(CommandError, match="already has users"):
+        call_command("load_demo", stdout=io.StringIO())
+    assert not Library.objects.exists()
