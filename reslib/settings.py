@@ -64,7 +64,12 @@ INSTALLED_APPS = [
     "reslib.accounts",
     "reslib.orgs",
     "reslib.libraries",
+    "reslib.search",
     "reslib.resources",
+    "reslib.catalogue",
+    "reslib.demo",
+    "reslib.notifications",
+    "reslib.review",
 ]
 
 MIDDLEWARE = [
@@ -97,6 +102,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "reslib.core.context_processors.site",
+                "reslib.notifications.context_processors.notifications",
+                "reslib.review.context_processors.review",
             ],
         },
     },
@@ -249,3 +256,6 @@ RESLIB_CLAMD_URL = env("CLAMD_URL", "")
 # nginx in front: file responses hand the transfer to nginx with X-Accel-Redirect under this internal prefix.
 RESLIB_X_ACCEL_PREFIX = env("X_ACCEL_PREFIX", "")
 RESLIB_LIBREOFFICE = env("LIBREOFFICE", "soffice")
+# Machine pre-review reads at most this much extracted text per version, and skips files larger than this.
+RESLIB_PREREVIEW_MAX_TEXT_BYTES = int(env("PREREVIEW_MAX_TEXT_BYTES", str(4 * 1024**2)))
+RESLIB_PREREVIEW_MAX_FILE_BYTES = int(env("PREREVIEW_MAX_FILE_BYTES", str(200 * 1024**2)))

@@ -12,8 +12,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("reslib.accounts.urls")),
+    path("", include("reslib.catalogue.urls")),
     path("", include("reslib.core.urls")),
     path("libraries/", include("reslib.libraries.urls")),
     path("orgs/", include("reslib.orgs.urls")),
     path("", include("reslib.resources.urls")),
+    path("notifications/", include("reslib.notifications.urls")),
+    path("review/", include("reslib.review.urls")),
+    path("moderation/", include("reslib.review.moderation_urls")),
 ]

@@ -47,6 +47,7 @@ mkdir -p "${RESLIB_VAR_DIR:-$ROOT/var}"
 "$RESLIB" collectstatic --noinput -v 0
 if debug_mode; then
     "$RESLIB" load_demo --if-empty
+    "$RESLIB" search_reindex -v 0
 fi
 
 PIDS=()
@@ -74,6 +75,17 @@ trap 'exit 143' TERM
 # which then stops the children exactly once and waits for them (granian treats a second signal as "force quit").
 set -m
 "$RESLIB" db_worker --no-reload &
+PIDS+=($!)
+# Hourly housekeeping: remove abandoned uploads, mark overdue reviews and notify their reviewers.
+(
+    trap 'kill "$nap" 2>/dev/null; exit 0' TERM INT
+    while true; do
+        sleep 3600 & nap=$!
+        wait "$nap"
+        "$RESLIB" cleanup_uploads -v 0
+        "$RESLIB" review_overdue -v 0
+    done
+) &
 PIDS+=($!)
 "$VENV/bin/granian" --interface wsgi --host "$HOST" --port "$PORT" --log-level warning reslib.wsgi:application &
 PIDS+=($!)

@@ -2,7 +2,7 @@ from django.urls import include, path
 
 from . import views
 
-# The home page keeps the un-namespaced name "home" (LOGIN_REDIRECT_URL); the rest lives under "core:".
+# The home page (un-namespaced name "home") is the catalogue app's; core's pages live under "core:".
 core_patterns = (
     [
         path("audit/", views.audit_log, name="audit"),
@@ -11,6 +11,5 @@ core_patterns = (
 )
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("", include(core_patterns)),
 ]

@@ -1,4 +1,4 @@
-"""Shared web pages: the home page and the operators' audit log."""
+"""Shared web pages: the operators' audit log. (The home page belongs to the catalogue app.)"""
 
 import datetime
 import json
@@ -7,30 +7,15 @@ from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from reslib.accounts import roles
-from reslib.libraries.models import PUBLIC_STATUSES, LibraryHost
-from reslib.libraries.policies import visible_libraries
 
 from .models import AuditEntry
 
-HOME_FEATURED = 6
 AUDIT_PAGE_SIZE = 50
-
-
-def home(request):
-    featured = (
-        visible_libraries(request.user)
-        .filter(status__in=PUBLIC_STATUSES)
-        .select_related("province", "core_major")
-        .prefetch_related(Prefetch("hosts", queryset=LibraryHost.objects.select_related("organization")))
-        .order_by("-created_at", "-id")[:HOME_FEATURED]
-    )
-    return render(request, "core/home.html", {"featured": featured})
 
 
 class AuditFilterForm(forms.Form):

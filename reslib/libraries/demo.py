@@ -116,7 +116,7 @@ USERS = [
     DemoUser("province", "刘文华", None, "province@jyt.example.gov.cn", "13951000002"),
     DemoUser("lead", "王建国", "jsit", "lead@jsit.example.edu.cn", "13951000003", User.LearnerCategory.TEACHER),
     DemoUser("builder", "李晓梅", "jsit", "builder@jsit.example.edu.cn", "13951000004", User.LearnerCategory.TEACHER),
-    DemoUser("reviewer", "张志强", "niit", "reviewer@niit.example.edu.cn", "13951000005",
+    DemoUser("reviewer", "张志强", "jsit", "reviewer@jsit.example.edu.cn", "13951000005",
              User.LearnerCategory.TEACHER),
     DemoUser("teacher", "赵丽华", "czimt", "teacher@czimt.example.edu.cn", "13951000006",
              User.LearnerCategory.TEACHER),

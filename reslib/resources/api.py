@@ -22,7 +22,6 @@ from .models import KnowledgePoint, Resource, ResourceVersion, Upload, VersionAu
 from .schemas import (
     AttachIn,
     CommitmentOut,
-    DecisionIn,
     DownloadsIn,
     FileOut,
     KnowledgePointIn,
@@ -32,7 +31,6 @@ from .schemas import (
     ResourceDetailOut,
     ResourceIn,
     ResourceOut,
-    SubmitIn,
 )
 from .services import Author, ResourceMetadata
 
@@ -311,27 +309,7 @@ def remove_file(request, resource_id: int, file_id: int):
     return Status(204, None)
 
 
-@router.post("/resources/{resource_id}/submit", auth=LOGGED_IN, response={200: ResourceDetailOut, **WRITE_ERRORS},
-             summary="Submit the draft for review with the rights commitment")
-def submit(request, resource_id: int, payload: SubmitIn):
-    """Without `commitment_accepted` → 400 `resource.commitment_required`; no main file → `resource.main_file_required`;
-    blocking machine findings → `resource.blocking_findings`."""
-    user = current_user(request)
-    resource = _resource(request, resource_id)
-    services.submit_version(resource.latest_version, by=user, commitment_accepted=payload.commitment_accepted)
-    return _fresh_detail(request, resource_id)
-
-
-@router.post("/resources/{resource_id}/decision", auth=LOGGED_IN, response={200: ResourceDetailOut, **WRITE_ERRORS},
-             summary="Withdraw (team) or publish / return / reject (reviewers) the version in review")
-def decide(request, resource_id: int, payload: DecisionIn):
-    user = current_user(request)
-    resource = _resource(request, resource_id)
-    if payload.action not in ("withdraw", "publish", "return", "reject"):
-        raise ValidationFailed.single("action", "resource.action_invalid",
-                                      _("Choose withdraw, publish, return or reject."))
-    services.decide_version(resource.latest_version, payload.action, by=user, reason=payload.reason)
-    return _fresh_detail(request, resource_id)
+# POST /resources/{id}/submit and /withdraw, and review decisions, belong to the review API (reslib.review.api).
 
 
 @router.put("/resources/{resource_id}/downloads", auth=LOGGED_IN, response={200: ResourceDetailOut, **WRITE_ERRORS},

@@ -58,6 +58,33 @@ class Resource(TimeStampedModel):
                                           related_name="+")
     downloads_allowed = models.BooleanField(_("downloads allowed"), default=True)
 
+    # Platform moderation (限制 / 阻断传播) and the library's own withdrawal (下架). Set only by reslib.review.moderation.
+    class Moderation(models.TextChoices):
+        NORMAL = "normal", _("Normal")
+        RESTRICTED = "restricted", _("Restricted")
+        BLOCKED = "blocked", _("Blocked")
+
+    class ReasonCategory(models.TextChoices):
+        ILLEGAL = "illegal", _("Illegal or non-compliant")
+        INFRINGEMENT = "infringement", _("Infringement")
+        CONTENT_ERROR = "content_error", _("Content error")
+        VULGAR = "vulgar", _("Vulgar or harmful")
+        SECURITY = "security", _("Security risk")
+        OTHER = "other", _("Other")
+
+    moderation_state = models.CharField(_("moderation"), max_length=16, choices=Moderation.choices,
+                                        default=Moderation.NORMAL, db_index=True)
+    moderation_reason_category = models.CharField(_("moderation reason category"), max_length=16,
+                                                  choices=ReasonCategory.choices, blank=True)
+    moderation_reason = models.TextField(_("moderation reason"), blank=True)
+    moderated_at = models.DateTimeField(_("moderated at"), null=True, blank=True)
+    moderated_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("moderated by"), null=True,
+                                     blank=True, on_delete=models.SET_NULL, related_name="+")
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_reason = models.TextField(_("withdrawal reason"), blank=True)
+    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("withdrawn by"), null=True,
+                                     blank=True, on_delete=models.SET_NULL, related_name="+")
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("resource")
@@ -66,6 +93,18 @@ class Resource(TimeStampedModel):
     def __str__(self):
         version = self.published_version or self.latest_version
         return version.title if version else f"#{self.pk}"
+
+    @property
+    def is_blocked(self) -> bool:
+        return self.moderation_state == self.Moderation.BLOCKED
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.moderation_state == self.Moderation.RESTRICTED
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
 
 
 class ResourceVersion(models.Model):

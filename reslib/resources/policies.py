@@ -28,11 +28,15 @@ def is_library_member(user, library_id: int) -> bool:
 
 
 def visible_resources(user) -> QuerySet:
-    """Published resources of public libraries as their access allows; everything of one's own libraries."""
+    """Published resources of public libraries as their access allows; everything of one's own libraries.
+
+    Moderation: a restricted resource is seen only by its library's team; a blocked one only by the library lead;
+    a withdrawn one (下架 by the library) only by its team. Operators see everything."""
     qs = Resource.objects.all()
     if roles.is_operator(user):
         return qs
-    published = Q(published_version__isnull=False, library__status__in=PUBLIC_STATUSES)
+    published = Q(published_version__isnull=False, library__status__in=PUBLIC_STATUSES,
+                  moderation_state=Resource.Moderation.NORMAL, withdrawn_at__isnull=True)
     authenticated = getattr(user, "is_authenticated", False)
     allowed_access = [ResourceVersion.Access.PUBLIC]
     if authenticated:
@@ -40,8 +44,10 @@ def visible_resources(user) -> QuerySet:
     condition = published & Q(published_version__access__in=allowed_access)
     if authenticated:
         member_of = TeamMember.objects.filter(library=OuterRef("library"), user=user)
-        qs = qs.annotate(_is_member=Exists(member_of))
-        condition |= Q(_is_member=True)
+        qs = qs.annotate(_is_member=Exists(member_of),
+                         _is_lead=Exists(member_of.filter(role=TeamMember.Role.LEAD)))
+        condition |= Q(_is_member=True) & ~Q(moderation_state=Resource.Moderation.BLOCKED)
+        condition |= Q(_is_lead=True, moderation_state=Resource.Moderation.BLOCKED)
     return qs.filter(condition)
 
 
@@ -63,13 +69,25 @@ def can_edit(user, resource: Resource) -> bool:
 
 
 def can_publish(user, resource: Resource) -> bool:
-    """Approval that publishes belongs to the lead host's reviewers (the review workflow builds on this)."""
-    return TeamMember.Role.REVIEWER in _team_roles(user, resource.library_id) or roles.is_operator(user)
+    """Approval that publishes belongs to the lead host's reviewers (the review workflow builds on this).
+
+    The review workflow (reslib.review) decides which of them reviews at which level — its groups are drawn from the
+    library's reviewers and lead, or platform operators — and only then calls decide_version."""
+    team_roles = _team_roles(user, resource.library_id)
+    return bool(team_roles & {TeamMember.Role.REVIEWER, TeamMember.Role.LEAD}) or roles.is_operator(user)
+
+
+def files_served(user, resource: Resource) -> bool:
+    """A blocked resource's files are served to nobody but operators (who must see them to decide on a restore);
+    every file route (download, stream, derived files, subtitles) asks this besides can_view / can_download."""
+    return resource.moderation_state != Resource.Moderation.BLOCKED or roles.is_operator(user)
 
 
 def can_download(user, resource: Resource, version: ResourceVersion | None = None) -> bool:
     version = version or resource.published_version
     if version is None or version.is_external:
+        return False
+    if not files_served(user, resource):
         return False
     if version.pk != resource.published_version_id:
         return can_view_unpublished(user, resource)
@@ -85,3 +103,40 @@ def can_download(user, resource: Resource, version: ResourceVersion | None = Non
 
 def can_manage_knowledge_points(user, library: Library) -> bool:
     return can_create(user, library)
+
+
+def search_visibility(user):
+    """What a user may find in search, consistent with visible_resources (the index holds published resources only):
+    anonymous → public; signed in → public + registered; plus every indexed resource of the libraries the user is a
+    team member of; operators → everything."""
+    from reslib.search.backends.base import ACCESS_LEVELS, Visibility
+
+    if roles.is_operator(user):
+        return Visibility(access=frozenset(ACCESS_LEVELS), everything=True)
+    if not getattr(user, "is_authenticated", False):
+        return Visibility(access=frozenset({ResourceVersion.Access.PUBLIC}))
+    library_ids = frozenset(TeamMember.objects.filter(user=user).values_list("library_id", flat=True).distinct())
+    return Visibility(access=frozenset({ResourceVersion.Access.PUBLIC, ResourceVersion.Access.REGISTERED}),
+                      library_ids=library_ids)
+
+
+def tombstone(resource_id: int) -> dict | None:
+    """What the public may still learn of a published resource that was blocked or withdrawn (下架): its title, the
+    reason category and the date — shown instead of a 404. None for anything else (drafts, never published, gone)."""
+    resource = (
+        Resource.objects.select_related("published_version", "library")
+        .filter(pk=resource_id, published_version__isnull=False, library__status__in=PUBLIC_STATUSES)
+        .filter(Q(moderation_state=Resource.Moderation.BLOCKED) | Q(withdrawn_at__isnull=False))
+        .first()
+    )
+    if resource is None:
+        return None
+    blocked = resource.moderation_state == Resource.Moderation.BLOCKED
+    return {
+        "resource_id": resource.pk,
+        "title": resource.published_version.title,
+        "library": resource.library,
+        "blocked": blocked,
+        "reason_category": resource.get_moderation_reason_category_display() if blocked else "",
+        "date": resource.moderated_at if blocked else resource.withdrawn_at,
+    }

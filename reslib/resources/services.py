@@ -16,7 +16,7 @@ from reslib.core.statemachine import StateMachine, Transition
 from reslib.libraries.models import Library
 from reslib.orgs.models import Organization
 
-from . import policies
+from . import indexing, policies
 from .models import (
     Blob,
     KnowledgePoint,
@@ -385,9 +385,25 @@ def decide_version(version: ResourceVersion, action: str, *, by, reason: str = "
                 ResourceVersion.objects.filter(pk=resource.published_version_id).update(state=VS.SUPERSEDED)
             resource.published_version = version
             resource.save(update_fields=["published_version", "updated_at"])
+            indexing.schedule_reindex(resource.pk)  # the public version changed: search follows after commit
         version.save(update_fields=["state", "published_at"])
         audit.record(actor=by, action=f"resource.{action}", target=resource, reason=reason,
                      before={"version": version.number, "state": before},
+                     after={"version": version.number, "state": version.state})
+    return version
+
+
+def return_by_machine(version: ResourceVersion, *, reason: str) -> ResourceVersion:
+    """The machine pre-review (reslib.review) found a blocking hit: the version in review goes back to draft.
+
+    No person acts here, so there is no actor check; the audit entry has no actor and names the reason."""
+    with transaction.atomic():
+        version = ResourceVersion.objects.select_for_update().select_related("resource").get(pk=version.pk)
+        transition = VERSION_LIFECYCLE.transition_for("return", VS(version.state))
+        version.state = transition.target
+        version.save(update_fields=["state"])
+        audit.record(actor=None, action="resource.machine_return", target=version.resource, reason=reason,
+                     before={"version": version.number, "state": VS.IN_REVIEW},
                      after={"version": version.number, "state": version.state})
     return version
 

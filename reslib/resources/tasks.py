@@ -17,3 +17,11 @@ def cleanup_expired_uploads() -> dict:
     from . import uploads
 
     return uploads.cleanup_expired()
+
+
+@task()
+def reindex_resource(resource_id: int) -> str:
+    """Bring the search index in line with one resource (publish, new version, unpublish, block). Idempotent."""
+    from . import indexing
+
+    return indexing.reindex_resource(resource_id)

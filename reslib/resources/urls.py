@@ -23,8 +23,6 @@ urlpatterns = [
     path("resources/<int:pk>/files/<int:file_id>/stream", views.stream_file, name="stream"),
     path("resources/<int:pk>/files/<int:file_id>/derived/<slug:kind>", views.derived_file, name="derived"),
     path("resources/<int:pk>/files/<int:file_id>/subtitles.vtt", views.subtitle_file, name="subtitles"),
-    path("resources/<int:pk>/submit/", views.submit, name="submit"),
-    path("resources/<int:pk>/decision/", views.decide, name="decide"),
     path("resources/<int:pk>/versions/new/", views.new_version, name="new_version"),
     path("resources/<int:pk>/downloads/", views.set_downloads, name="downloads"),
 ]

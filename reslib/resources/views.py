@@ -9,6 +9,7 @@ import io
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpResponse
@@ -50,7 +51,6 @@ CC_LINKS = {
     V.Licence.CC_BY_NC_SA: "https://creativecommons.org/licenses/by-nc-sa/4.0/deed.zh-hans",
     V.Licence.CC_BY_NC_ND: "https://creativecommons.org/licenses/by-nc-nd/4.0/deed.zh-hans",
 }
-DECISION_ACTIONS = ("withdraw", "publish", "return", "reject")
 IMPORT_SESSION_KEY = "reslib_import_report"
 
 
@@ -387,8 +387,20 @@ def _detail_context(request, resource, *, version=None, errors=None, upload_form
 
 
 def resource_detail(request, pk):
-    resource = _resource(request, pk)
+    resource = policies.visible_resources(request.user).select_related(
+        "library", "published_version", "latest_version").filter(pk=pk).first()
+    if resource is None:
+        return _tombstone_or_404(request, pk)
     return render(request, "resources/detail.html", _detail_context(request, resource))
+
+
+def _tombstone_or_404(request, pk):
+    """A published resource that was blocked or withdrawn shows a tombstone (title, reason category, date) to
+    those who may no longer see it; anything else they may not see (drafts, unpublished, restricted) is a 404."""
+    tombstone = policies.tombstone(pk)
+    if tombstone is None:
+        raise Http404
+    return render(request, "review/moderation/tombstone.html", tombstone, status=410)
 
 
 def _detail_with_errors(request, resource, section, exc_or_messages, *, status=400, **forms):
@@ -511,6 +523,8 @@ def _visible_file(request, pk, file_id) -> tuple[Resource, VersionFile]:
         request.user, resource
     ):
         raise Http404
+    if not policies.files_served(request.user, resource):  # blocked: no file route serves its bytes
+        raise DjangoPermissionDenied(_("This resource is blocked; its files are not available."))
     return resource, version_file
 
 
@@ -568,59 +582,7 @@ def subtitle_file(request, pk, file_id):
 
 # --- Versions and review ----------------------------------------------------------------------------------------
 
-@login_required
-@require_POST
-def submit(request, pk):
-    resource = _resource(request, pk)
-    refusal = _editor_or_refuse(request, resource)
-    if refusal:
-        return refusal
-    form = SubmitForm(request.POST)
-    form.is_valid()
-    try:
-        services.submit_version(resource.latest_version, by=request.user,
-                                commitment_accepted=bool(form.cleaned_data.get("commitment")))
-    except PermissionDenied as exc:
-        return _refuse(request, exc.message)
-    except ValidationFailed as exc:
-        for field, _code, message in exc.errors:
-            form.add_error("commitment" if field == "commitment" else None, str(message))
-        return _detail_with_errors(request, resource, "submit", [], status=400, submit_form=form)
-    except DomainError as exc:
-        return _detail_with_errors(request, resource, "submit", exc, status=_status_for(exc))
-    messages.success(request, _("The version was submitted for review."))
-    return _back(resource)
-
-
-@login_required
-@require_POST
-def decide(request, pk):
-    resource = _resource(request, pk)
-    action = request.POST.get("action", "")
-    if action not in DECISION_ACTIONS:
-        return _detail_with_errors(request, resource, "decide", [_("Unknown action.")], status=400)
-    allowed = policies.can_edit(request.user, resource) if action == "withdraw" else policies.can_publish(
-        request.user, resource)
-    if not allowed:
-        return _refuse(request, _("You are not allowed to do this."))
-    form = DecisionForm(request.POST)
-    form.is_valid()
-    reason = form.cleaned_data.get("reason", "") if hasattr(form, "cleaned_data") else ""
-    try:
-        version = services.decide_version(resource.latest_version, action, by=request.user, reason=reason)
-    except PermissionDenied as exc:
-        return _refuse(request, exc.message)
-    except ValidationFailed as exc:
-        for field, _code, message in exc.errors:
-            form.add_error("reason" if field == "reason" else None, str(message))
-        section = "withdraw" if action == "withdraw" else "decide"
-        return _detail_with_errors(request, resource, section, [], status=400, decision_form=form)
-    except DomainError as exc:
-        section = "withdraw" if action == "withdraw" else "decide"
-        return _detail_with_errors(request, resource, section, exc, status=_status_for(exc))
-    messages.success(request, _("Done. Version %(number)s is now “%(state)s”.")
-                     % {"number": version.number, "state": version.get_state_display()})
-    return _back(resource)
+# Submitting for review, withdrawing and deciding are pages of the review workflow (reslib.review.views).
 
 
 @login_required

@@ -260,33 +260,29 @@ def test_external_link_takes_no_file(building, lead):
 # --- submission and decisions --------------------------------------------------------------------------------------
 
 
-def test_submit_needs_commitment_and_decisions_by_role(building, lead, reviewer):
+def test_submit_needs_commitment_and_opens_a_review(building, lead, reviewer):
+    # POST /resources/{id}/submit now belongs to the review API (reslib.review.api) and opens a review request;
+    # decisions are POST /review/requests/{id}/decision (tests/review/test_api.py).
     resource = pdf_resource(building, lead)
     submit = f"{API}/resources/{resource.pk}/submit"
     before = counts()
     error = assert_error(send(as_user(lead), "post", submit, {"commitment_accepted": False}), 400,
                          "resource.commitment_required")
     assert "commitment" in error["fields"] and counts() == before
+    assert_error(send(as_user(reviewer), "post", submit, {"commitment_accepted": True}), 403,
+                 "resource.transition_denied")
     ok = send(as_user(lead), "post", submit, {"commitment_accepted": True})
     assert ok.status_code == 200 and ok.json()["state"] == "in_review"
     assert RightsCommitment.objects.get().text == str(services.RIGHTS_COMMITMENT)
-
     decision = f"{API}/resources/{resource.pk}/decision"
-    assert_error(send(as_user(lead), "post", decision, {"action": "publish"}), 403, "resource.transition_denied")
-    assert_error(send(as_user(reviewer), "post", decision, {"action": "return"}), 400, "resource.reason_required")
-    assert_error(send(as_user(reviewer), "post", decision, {"action": "explode"}), 400, "resource.action_invalid")
-    published = send(as_user(reviewer), "post", decision, {"action": "publish"})
-    assert published.status_code == 200 and published.json()["published_version"] == 1
-    illegal = assert_error(send(as_user(reviewer), "post", decision, {"action": "reject", "reason": "x"}), 409,
-                           "state.illegal_transition")
-    assert illegal["current_state"] == "published"
-    assert as_user().get(f"{API}/resources/{resource.pk}").status_code == 200
+    assert send(as_user(reviewer), "post", decision, {"action": "publish"}).status_code == 404
 
 
 def test_withdraw_by_the_team(building, lead):
     resource = pdf_resource(building, lead)
-    services.submit_version(resource.latest_version, by=lead, commitment_accepted=True)
-    response = send(as_user(lead), "post", f"{API}/resources/{resource.pk}/decision", {"action": "withdraw"})
+    assert send(as_user(lead), "post", f"{API}/resources/{resource.pk}/submit",
+                {"commitment_accepted": True}).status_code == 200
+    response = send(as_user(lead), "post", f"{API}/resources/{resource.pk}/withdraw", {"reason": "补充"})
     assert response.status_code == 200 and response.json()["state"] == "draft"
 
 

@@ -185,7 +185,7 @@ def test_public_page_shows_rights_versions_and_qr_but_no_team_actions(building, 
     assert "https://creativecommons.org/licenses/by-nc-sa/4.0/" in body
     assert "王建国" in body  # 署名
     assert "<svg" in body  # QR code
-    assert reverse("resources:submit", args=[resource.pk]) not in body
+    assert reverse("review:submit", args=[resource.pk]) not in body
     assert reverse("resources:downloads", args=[resource.pk]) not in body
 
 
@@ -254,10 +254,9 @@ def test_editor_only_actions_are_refused_to_others(building, lead, reviewer, out
         client = client_for(user)
         assert client.post(reverse("resources:downloads", args=[resource.pk]), {"allowed": "0"}).status_code == 403
         assert client.post(reverse("resources:new_version", args=[resource.pk]), {}).status_code == 403
-        assert client.post(reverse("resources:submit", args=[resource.pk]), {"commitment": "on"}).status_code == 403
+        assert client.post(reverse("review:submit", args=[resource.pk]), {"commitment": "on"}).status_code == 403
         assert client.get(reverse("resources:edit", args=[resource.pk])).status_code == 403
-    assert client_for(outsider).post(reverse("resources:decide", args=[resource.pk]),
-                                     {"action": "publish"}).status_code == 403
+    assert client_for(outsider).post(reverse("review:withdraw", args=[resource.pk])).status_code == 403
     resource.refresh_from_db()
     assert resource.downloads_allowed and resource.versions.count() == 1
 
@@ -270,39 +269,36 @@ def test_anonymous_actions_go_to_login(building, lead, reviewer):
 
 def test_draft_actions_of_an_invisible_resource_are_404(building, lead, outsider):
     draft = factories.resource(building, lead)
-    assert client_for(outsider).post(reverse("resources:submit", args=[draft.pk]), {}).status_code == 404
+    assert client_for(outsider).post(reverse("review:submit", args=[draft.pk]), {}).status_code == 404
 
 
-def test_submit_needs_the_commitment_then_reviewer_publishes(building, lead, reviewer):
+def test_submit_needs_the_commitment_then_goes_to_review(building, lead, reviewer):
+    # Submitting now opens a review request (reslib.review); decisions are taken on the review pages
+    # (tests/review/test_views.py), no longer with a form on the resource page.
     resource = text_resource(building, lead)
     client = client_for(lead)
     body = page(client.get(detail_url(resource)))
     assert str(services.RIGHTS_COMMITMENT) in body
-    response = client.post(reverse("resources:submit", args=[resource.pk]), {})
+    response = client.post(reverse("review:submit", args=[resource.pk]), {})
     assert response.status_code == 400
     assert "您必须接受" in page(response) or "承诺" in page(response)
     resource.refresh_from_db()
     assert resource.latest_version.state == VS.DRAFT
-    assert client.post(reverse("resources:submit", args=[resource.pk]), {"commitment": "on"}).status_code == 302
+    assert client.post(reverse("review:submit", args=[resource.pk]), {"commitment": "on"}).status_code == 302
     resource.refresh_from_db()
     assert resource.latest_version.state == VS.IN_REVIEW
-    # The builder cannot publish; the reviewer can, and must give a reason to return.
-    assert client.post(reverse("resources:decide", args=[resource.pk]), {"action": "publish"}).status_code == 403
-    rc = client_for(reviewer)
-    returned = rc.post(reverse("resources:decide", args=[resource.pk]), {"action": "return", "reason": ""})
-    assert returned.status_code == 400 and "原因" in page(returned)
-    assert rc.post(reverse("resources:decide", args=[resource.pk]), {"action": "publish"}).status_code == 302
-    resource.refresh_from_db()
-    assert resource.published_version_id == resource.latest_version_id
+    reviewer_page = page(client_for(reviewer).get(detail_url(resource)))
+    assert "审核记录" in reviewer_page and 'name="action" value="publish"' not in reviewer_page
 
 
 def test_withdraw_and_downloads_toggle_by_the_team(building, lead, member_builder):
     resource = text_resource(building, lead)
-    services.submit_version(resource.latest_version, by=lead, commitment_accepted=True)
-    client = client_for(member_builder)
-    assert client.post(reverse("resources:decide", args=[resource.pk]), {"action": "withdraw"}).status_code == 302
+    client = client_for(lead)
+    assert client.post(reverse("review:submit", args=[resource.pk]), {"commitment": "on"}).status_code == 302
+    assert client.post(reverse("review:withdraw", args=[resource.pk])).status_code == 302
     resource.refresh_from_db()
     assert resource.latest_version.state == VS.DRAFT
+    client = client_for(member_builder)
     assert client.post(reverse("resources:downloads", args=[resource.pk]), {"allowed": "0"}).status_code == 302
     resource.refresh_from_db()
     assert resource.downloads_allowed is False

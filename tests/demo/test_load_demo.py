@@ -21,8 +21,10 @@ MECHATRONICS = "机电一体化技术专业教学资源库"
 
 
 @pytest.fixture
-def demo_data(db, settings):
+def demo_data(db, settings, tmp_path):
     settings.DEBUG = True
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.RESLIB_UPLOAD_TEMP_DIR = tmp_path / "uploads"
     out = io.StringIO()
     call_command("load_demo", stdout=out)
     return out.getvalue()
@@ -158,3 +160,19 @@ def test_refuses_when_any_other_user_exists(db, settings, operator):
     with pytest.raises(CommandError, match="already has users"):
         call_command("load_demo", stdout=io.StringIO())
     assert not Library.objects.exists()
+
+
+def test_demo_resources_went_through_review(demo_data):
+    from reslib.resources.models import Resource
+    from reslib.review.models import ReviewRequest
+
+    published = Resource.objects.filter(published_version__isnull=False)
+    assert set(published.values_list("published_version__resource_type", flat=True)) == {
+        "video", "text", "external_link"}
+    video = published.get(published_version__resource_type="video")
+    main = video.published_version.files.get(role="main")
+    assert main.blob.kind == "video" and main.blob.probe["width"] == 1280
+    assert not video.published_version.has_blocking_findings
+    assert ReviewRequest.objects.filter(state="approved").count() == 3
+    assert ReviewRequest.objects.filter(state="pending").count() == 1
+    assert Resource.objects.filter(latest_version__state="draft").count() == 1

@@ -2,13 +2,15 @@
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from reslib.accounts.models import User
+from reslib.demo import resources as demo_resources
 from reslib.libraries import demo
 
 
 class Command(BaseCommand):
-    help = "Load the demo data (江苏省: institutions, one user per role, three libraries). Debug mode only."
+    help = "Load the demo data (江苏省: institutions, one user per role, three libraries, resources). Debug only."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -23,8 +25,11 @@ class Command(BaseCommand):
             if options["verbosity"] >= 1:
                 self.stdout.write("The database already has users; demo data not loaded.")
             return
+        say = self.stdout.write if options["verbosity"] >= 1 else (lambda msg: None)
         try:
-            demo.load(stdout=self.stdout if options["verbosity"] >= 1 else None)
+            with transaction.atomic():  # all of it or nothing
+                loaded = demo.load(stdout=self.stdout if options["verbosity"] >= 1 else None)
+                demo_resources.load(loaded["libraries"][0], loaded["users"], say)
         except demo.DemoRefused as exc:
             raise CommandError(str(exc)) from exc
         if options["verbosity"] >= 1:

@@ -1,0 +1,179 @@
+"""Review pages: workbench queue and filters (fixed query count), the review page, decisions, levels settings,
+submit / withdraw from the resource page, the resource page's review record."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from reslib.resources.models import ResourceVersion
+from reslib.review import services
+from reslib.review.models import ReviewRequest
+
+from .conftest import ALL_PASS, client_for, ready_resource, run_on_commit
+
+pytestmark = pytest.mark.django_db
+
+S = ReviewRequest.State
+
+
+def submit(resource, by):
+    return run_on_commit(services.submit_for_review, resource.latest_version, by=by, commitment_accepted=True)
+
+
+def page(response) -> str:
+    return response.content.decode()
+
+
+def decision_data(request, decision="approve", comment="", passed=True):
+    data = {"decision": decision, "comment": comment, "level": request.level_id}
+    if passed:
+        data.update({f"item-{code}": "pass" for code in ALL_PASS})
+    return data
+
+
+def test_workbench_lists_the_queue_for_reviewers_only(building, uploader, reviewer_a, outsider, host2_reviewer):
+    request = submit(ready_resource(building, uploader, title="对刀讲义"), uploader)
+    url = reverse("review:workbench")
+    body = page(client_for(reviewer_a).get(url))
+    assert "对刀讲义" in body and reverse("review:request", args=[request.pk]) in body
+    assert client_for(outsider).get(url).status_code == 403
+    assert client_for(None).get(url).status_code == 302
+    # A reviewer outside this level's group sees an empty queue (and 404 on the request).
+    assert "对刀讲义" not in page(client_for(host2_reviewer).get(url))
+    assert client_for(host2_reviewer).get(reverse("review:request", args=[request.pk])).status_code == 404
+    assert client_for(outsider).get(reverse("review:request", args=[request.pk])).status_code == 404
+
+
+def test_workbench_filters(building, lead, uploader, reviewer_a, reviewer_b):
+    first = submit(ready_resource(building, uploader, title="甲讲义"), uploader)
+    submit(ready_resource(building, uploader, title="乙讲义"), uploader)
+    run_on_commit(services.claim, ReviewRequest.objects.get(pk=first.pk), by=reviewer_a)
+    client = client_for(reviewer_a)
+    url = reverse("review:workbench")
+    mine = page(client.get(url, {"who": "mine"}))
+    assert "甲讲义" in mine and "乙讲义" not in mine
+    unclaimed = page(client.get(url, {"who": "unclaimed"}))
+    assert "乙讲义" in unclaimed and "甲讲义" not in unclaimed
+    assert "甲讲义" not in page(client.get(url, {"level": "lead_host"}))
+    assert "甲讲义" in page(client.get(url, {"library": building.pk, "state": "in_review"}))
+    ReviewRequest.objects.filter(pk=first.pk).update(due_at="2020-01-01T00:00:00Z")
+    overdue = page(client.get(url, {"overdue": "on"}))
+    assert "甲讲义" in overdue and "乙讲义" not in overdue
+
+
+def test_workbench_query_count_does_not_grow_with_the_queue(building, uploader, reviewer_a,
+                                                              django_assert_max_num_queries):
+    for i in range(2):
+        submit(ready_resource(building, uploader, title=f"讲义{i}"), uploader)
+    client = client_for(reviewer_a)
+    url = reverse("review:workbench")
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    for i in range(2, 12):
+        submit(ready_resource(building, uploader, title=f"讲义{i}"), uploader)
+    with django_assert_max_num_queries(len(few)):
+        body = page(client.get(url))
+    assert "讲义11" in body
+
+
+def test_review_page_shows_resource_beside_checklist_and_decides(building, uploader, reviewer_a, reviewer_b):
+    resource = ready_resource(building, uploader, title="对刀讲义")
+    request = submit(resource, uploader)
+    request = ReviewRequest.objects.get(pk=request.pk)
+    url = reverse("review:request", args=[request.pk])
+    body = page(client_for(reviewer_a).get(url))
+    assert "对刀讲义" in body and 'id="decision-form"' in body and "政治性" in body and "公益性" in body
+    assert reverse("resources:stream", args=[resource.pk, resource.latest_version.files.get().pk]) in body
+    assert 'accesskey="a"' in body and 'accesskey="r"' in body
+    # Return without a comment: error beside the comment field, nothing decided.
+    response = client_for(reviewer_a).post(reverse("review:decide", args=[request.pk]),
+                                           decision_data(request, "return", passed=False))
+    assert response.status_code == 400 and "field-error" in page(response)
+    assert ReviewRequest.objects.get(pk=request.pk).state == S.PENDING
+    # Approve with an unchecked item: the item's error is shown.
+    data = decision_data(request)
+    data.pop("item-licence")
+    response = client_for(reviewer_a).post(reverse("review:decide", args=[request.pk]), data)
+    assert response.status_code == 400 and "须为通过才能审核通过" in page(response)
+    assert client_for(reviewer_a).post(reverse("review:decide", args=[request.pk]),
+                                       decision_data(request)).status_code == 302
+    request.refresh_from_db()
+    assert request.level.kind == "lead_host"
+    # The same reviewer sees why they cannot decide level 2; reviewer_b can.
+    assert 'id="decision-form"' not in page(client_for(reviewer_a).get(url))
+    response = client_for(reviewer_b).post(reverse("review:decide", args=[request.pk]),
+                                           decision_data(request, "return", comment="请补充出处。", passed=False))
+    assert response.status_code == 302
+    resource.refresh_from_db()
+    assert resource.latest_version.state == ResourceVersion.State.DRAFT
+
+
+def test_stale_form_is_a_conflict(building, uploader, reviewer_a, reviewer_b):
+    request = ReviewRequest.objects.get(pk=submit(ready_resource(building, uploader), uploader).pk)
+    stale = decision_data(request)
+    assert client_for(reviewer_a).post(reverse("review:decide", args=[request.pk]), stale).status_code == 302
+    response = client_for(reviewer_b).post(reverse("review:decide", args=[request.pk]), stale)
+    assert response.status_code == 409 and ReviewRequest.objects.get(pk=request.pk).decisions.filter(
+        reviewer=reviewer_b).count() == 0
+
+
+def test_uploader_sees_state_and_comments_on_the_resource_page(building, uploader, reviewer_a, outsider):
+    resource = ready_resource(building, uploader, access="public")
+    request = submit(resource, uploader)
+    run_on_commit(services.decide, ReviewRequest.objects.get(pk=request.pk), by=reviewer_a, decision="return",
+                  checklist_results={"originality": {"passed": False, "comment": "改编未注明出处"}},
+                  comment="请注明改编来源。")
+    detail = reverse("resources:detail", args=[resource.pk])
+    body = page(client_for(uploader).get(detail))
+    assert 'id="review"' in body and "请注明改编来源。" in body and "改编未注明出处" in body
+    assert "退回修改" in body
+    # The public (resource not published) and outsiders see nothing of it.
+    assert client_for(outsider).get(detail).status_code == 404
+
+
+def test_submit_and_withdraw_buttons(building, uploader, reviewer_a):
+    resource = ready_resource(building, uploader)
+    client = client_for(uploader)
+    response = client.post(reverse("review:submit", args=[resource.pk]), {"commitment": "on"})
+    assert response.status_code == 302
+    request = ReviewRequest.objects.get()
+    assert request.submitted_by == uploader and request.version == resource.latest_version
+    body = page(client.get(reverse("resources:detail", args=[resource.pk])))
+    assert reverse("review:withdraw", args=[resource.pk]) in body
+    assert client_for(reviewer_a).post(reverse("review:withdraw", args=[resource.pk])).status_code == 403
+    assert client.post(reverse("review:withdraw", args=[resource.pk])).status_code == 302
+    assert ReviewRequest.objects.get().state == S.WITHDRAWN
+
+
+def test_claim_and_assign_from_the_pages(building, lead, uploader, reviewer_a, reviewer_b):
+    request = submit(ready_resource(building, uploader), uploader)
+    response = client_for(reviewer_a).post(reverse("review:claim", args=[request.pk]), {"next": "queue"})
+    assert response.status_code == 302
+    assert ReviewRequest.objects.get(pk=request.pk).assignee == reviewer_a
+    body = page(client_for(lead).get(reverse("review:request", args=[request.pk])))
+    assert 'name="user"' in body
+    assert client_for(reviewer_b).post(reverse("review:assign", args=[request.pk]),
+                                       {"user": reviewer_b.pk}).status_code == 403
+    assert client_for(lead).post(reverse("review:assign", args=[request.pk]),
+                                 {"user": reviewer_b.pk}).status_code == 302
+    assert ReviewRequest.objects.get(pk=request.pk).assignee == reviewer_b
+
+
+def test_levels_settings_page(building, lead, reviewer_a, outsider):
+    url = reverse("review:levels", args=[building.pk])
+    assert client_for(outsider).get(url).status_code in (403, 404)
+    assert client_for(reviewer_a).get(url).status_code == 403
+    body = page(client_for(lead).get(url))
+    assert "主持单位审核" in body and "平台抽审" in body
+    data = {"contributor-enabled": "on", "contributor-group_mode": "explicit", "contributor-due_days": "3",
+            "lead_host-group_mode": "rule", "lead_host-due_days": "0",
+            "platform-group_mode": "rule", "platform-due_days": "2"}
+    response = client_for(lead).post(url, data)
+    assert response.status_code == 400 and "field-error" in page(response)
+    data.update({"contributor-members": [str(reviewer_a.pk)], "lead_host-due_days": "5"})
+    assert client_for(lead).post(url, data).status_code == 302
+    levels = {lvl.kind: lvl for lvl in services.levels_for(building)}
+    assert levels["lead_host"].enabled and levels["lead_host"].due_days == 5
+    assert list(levels["contributor"].members.all()) == [reviewer_a] and not levels["platform"].enabled
