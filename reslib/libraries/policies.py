@@ -8,21 +8,24 @@ from .lifecycle import EDITABLE_STATUSES, LEAD, PROVINCE_ADMIN, TEAM_EDITABLE_ST
 from .models import PUBLIC_STATUSES, Library, TeamMember
 
 
-def _member_roles(user, library: Library) -> set[str]:
+def team_roles(user, library_id: int) -> set[str]:
+    """The user's roles in a library's team, read once per library and kept on the user object."""
     if not getattr(user, "is_authenticated", False):
         return set()
     cache = user.__dict__.setdefault("_reslib_library_roles", {})
-    if library.pk not in cache:
-        cache[library.pk] = set(TeamMember.objects.filter(library=library, user=user).values_list("role", flat=True))
-    return cache[library.pk]
+    if library_id not in cache:
+        cache[library_id] = set(
+            TeamMember.objects.filter(library_id=library_id, user=user).values_list("role", flat=True)
+        )
+    return cache[library_id]
 
 
 def is_lead(user, library: Library) -> bool:
-    return TeamMember.Role.LEAD in _member_roles(user, library)
+    return TeamMember.Role.LEAD in team_roles(user, library.pk)
 
 
 def is_member(user, library: Library) -> bool:
-    return bool(_member_roles(user, library))
+    return bool(team_roles(user, library.pk))
 
 
 def visible_libraries(user) -> QuerySet:

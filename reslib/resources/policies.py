@@ -4,6 +4,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from reslib.accounts import roles
 from reslib.libraries.models import PUBLIC_STATUSES, Library, TeamMember
+from reslib.libraries.policies import team_roles
 
 from .models import Resource, ResourceVersion
 
@@ -12,19 +13,8 @@ EDITOR_ROLES = (TeamMember.Role.LEAD, TeamMember.Role.BUILDER)
 BUILDING_STATUSES = PUBLIC_STATUSES
 
 
-def _team_roles(user, library_id: int) -> set[str]:
-    if not getattr(user, "is_authenticated", False):
-        return set()
-    cache = user.__dict__.setdefault("_reslib_library_roles", {})
-    if library_id not in cache:
-        cache[library_id] = set(
-            TeamMember.objects.filter(library_id=library_id, user=user).values_list("role", flat=True)
-        )
-    return cache[library_id]
-
-
 def is_library_member(user, library_id: int) -> bool:
-    return bool(_team_roles(user, library_id))
+    return bool(team_roles(user, library_id))
 
 
 def visible_resources(user) -> QuerySet:
@@ -61,7 +51,7 @@ def can_view_unpublished(user, resource: Resource) -> bool:
 
 
 def can_create(user, library: Library) -> bool:
-    return library.status in BUILDING_STATUSES and bool(_team_roles(user, library.pk) & set(EDITOR_ROLES))
+    return library.status in BUILDING_STATUSES and bool(team_roles(user, library.pk) & set(EDITOR_ROLES))
 
 
 def can_edit(user, resource: Resource) -> bool:
@@ -73,8 +63,8 @@ def can_publish(user, resource: Resource) -> bool:
 
     The review workflow (reslib.review) decides which of them reviews at which level — its groups are drawn from the
     library's reviewers and lead, or platform operators — and only then calls decide_version."""
-    team_roles = _team_roles(user, resource.library_id)
-    return bool(team_roles & {TeamMember.Role.REVIEWER, TeamMember.Role.LEAD}) or roles.is_operator(user)
+    member_roles = team_roles(user, resource.library_id)
+    return bool(member_roles & {TeamMember.Role.REVIEWER, TeamMember.Role.LEAD}) or roles.is_operator(user)
 
 
 def files_served(user, resource: Resource) -> bool:
