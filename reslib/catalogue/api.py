@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema
 from reslib.core.api import ErrorOut
 from reslib.resources.policies import search_visibility
 from reslib.search import services as search_services
-from reslib.search.backends.base import MAX_LIMIT
+from reslib.search.backends.base import COUNT_CAP, MAX_LIMIT
 
 from .searching import PARAMS, SORT_CODES, SearchRequest, run_search
 
@@ -51,8 +51,8 @@ class SearchOut(Schema):
     next_cursor: str | None = Field(None, description="Pass back as `cursor` (same query) for the next page.")
     did_you_mean: str | None = None
     total: int
-    approximate: bool = Field(False, description="True when total and facet counts cover the first 10 000 "
-                                                 "matches only.")
+    approximate: bool = Field(False, description=f"True when there are more than {COUNT_CAP:,} matches: total is "
+                                                 f"{COUNT_CAP:,} and facets count the newest {COUNT_CAP:,}.")
 
 
 class SuggestOut(Schema):

@@ -268,7 +268,7 @@ def run_search(user, request: SearchRequest, *, with_facets: bool = True) -> Sea
         # other values stay visible and can be added (values of one facet are OR-ed).
         for name in request.filters:
             other = search_services.search(request.q, filters=request.engine_filters(without=name),
-                                           visibility=visibility, facets=[PARAMS[name]], sort="relevance", limit=1)
+                                           visibility=visibility, facets=[PARAMS[name]], sort="relevance", limit=0)
             raw_facets[name] = list(other.facets.get(PARAMS[name], []))
 
     labels = _labels(user, raw_facets, request.filters)

@@ -1,6 +1,6 @@
 """Index tables shared by both backends, and the operator's segmentation dictionary.
 
-SearchEntry holds one indexed document's filter/facet attributes as columns; SearchPayload its original text (for
+SearchEntry holds one indexed document's filter/facet attributes and ranking words as columns; SearchPayload its original text (for
 highlights and the substring path) and its display payload. The word index itself is vendor-specific and created by the
 migrations: an FTS5 table ``search_fts`` (+ trigram table ``search_trigram``) on SQLite, a ``tsv`` tsvector column
 with a GIN index (+ pg_trgm index on ``search_payload.short_text``) on PostgreSQL. Rows are written only by the backends.
@@ -23,6 +23,13 @@ class SearchEntry(models.Model):
     usage = models.BigIntegerField(default=0)
     rating = models.FloatField(default=-1.0)  # -1 = not rated yet
     generation = models.BigIntegerField(default=0)
+    # Multi-valued attributes as " institution=5 audience=student ": facets are counted from the candidate rows
+    # themselves, without a join per match.
+    multi = models.TextField(default="")
+    # Segmented words of the ranked field groups, space-padded (" 数控 加工 数控加工 "): see backends/ranking.py.
+    rank_title = models.TextField(default="")
+    rank_tags = models.TextField(default="")
+    rank_other = models.TextField(default="")
 
     class Meta:
         db_table = "search_entry"
@@ -54,16 +61,18 @@ class SearchPayload(models.Model):
 
 
 class SearchAttribute(models.Model):
-    """A value of a multi-valued attribute (institution, audience) of an entry."""
+    """A value of a multi-valued attribute (institution, audience) of an entry, with the entry's date so browsing
+    one institution's resources newest first reads this index in order."""
 
     entry = models.ForeignKey(SearchEntry, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     name = models.CharField(max_length=16)
     value = models.CharField(max_length=64)
+    created_ts = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "search_attribute"
         indexes = [
-            models.Index(fields=["name", "value", "entry"], name="search_attribute_value"),
+            models.Index(fields=["name", "value", "created_ts", "entry"], name="search_attribute_newest"),
             models.Index(fields=["entry", "name", "value"], name="search_attribute_entry"),
         ]
 

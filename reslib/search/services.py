@@ -46,7 +46,9 @@ def remove(ids: Iterable[str], *, using: str = "default") -> int:
 
 def search(query: str, *, filters: dict | None = None, visibility: Visibility, facets: Sequence[str] = (),
            sort: str = "relevance", cursor: str | None = None, limit: int = 20, using: str = "default") -> SearchResult:
-    """Search visible documents. Raises SearchError (unknown filter/facet/sort) or InvalidCursor."""
+    """Search visible documents. Raises SearchError (unknown filter/facet/sort) or InvalidCursor.
+
+    ``limit=0`` counts only: total and facets, no hits (cheaper: the ranking words stay in the database)."""
     text = (query or "").strip()[:200]
     if sort not in SORTS:
         raise SearchError(f"unknown sort {sort!r}")
@@ -54,7 +56,7 @@ def search(query: str, *, filters: dict | None = None, visibility: Visibility, f
         if name not in FACETS:
             raise SearchError(f"unknown facet {name!r}")
     normalised = normalise_filters(filters)
-    limit = max(1, min(int(limit), MAX_LIMIT))
+    limit = max(0, min(int(limit), MAX_LIMIT))
     parsed = query_module.parse(text)
     if parsed.empty and text:
         # Only punctuation: nothing can match.
@@ -63,7 +65,7 @@ def search(query: str, *, filters: dict | None = None, visibility: Visibility, f
     fp = fingerprint(text, normalised, sort)
     result = backend.search(parsed, filters=normalised, visibility=visibility, facets=list(facets), sort=sort,
                             cursor=cursor, limit=limit, fp=fp)
-    if not parsed.empty and result.total == 0 and cursor is None:
+    if not parsed.empty and result.total == 0 and cursor is None and limit:
         result.did_you_mean = backend.did_you_mean(parsed, visibility)
     return result
 

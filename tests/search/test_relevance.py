@@ -157,3 +157,12 @@ def test_remove_and_reindex_by_generation(corpus):
     assert backend.count() == 1
     assert ids(services.search("数控", visibility=OPERATOR)) == []
     assert "数控加工" not in services.suggest("数控", ANON)
+
+
+def test_counting_only_gives_the_same_totals_and_facets_without_hits(corpus):
+    facets = ["resource_type", "institution", "audience"]
+    full = services.search("数控", visibility=SIGNED_IN, facets=facets)
+    counted = services.search("数控", visibility=SIGNED_IN, facets=facets, limit=0)
+    assert counted.hits == [] and counted.next_cursor is None
+    assert (counted.total, counted.facets) == (full.total, full.facets)
+    assert full.total > 0 and full.facets["institution"]

@@ -26,10 +26,13 @@ Semantics the implementations guarantee (SQLite FTS5 and PostgreSQL tsvector + p
   Unknown names raise ValueError. Values are compared as strings (library ids, institution ids and major codes as
   their string form).
 * Facet values are the raw stored codes/ids as strings (the caller turns them into labels), ordered by count desc,
-  at most ``FACET_LIMIT`` values per facet. ``total`` and facet counts are exact up to ``COUNT_CAP`` matches; beyond
-  that they are counted over the first COUNT_CAP (total = COUNT_CAP, show it as "5000+"). A word query matching more
-  than ``sql.RANK_CAP`` documents ranks only the newest RANK_CAP visible matches (bounded latency at 1 M documents);
-  ``SearchResult.approximate`` is True whenever either limit applied.
+  at most ``FACET_LIMIT`` values per facet.
+* Bounded work at any size: a search reads the newest ``COUNT_CAP`` visible matches ("newest" = most recently
+  indexed) and computes ``total``, facet counts and the relevance order from them. With more matches than that,
+  ``total`` = COUNT_CAP, ``SearchResult.approximate`` is True (show "2000+"), facets count those COUNT_CAP, and
+  relevance ranks those COUNT_CAP. Browsing without words by date stays exact to the last page.
+* Relevance (backends/ranking.py): where the query words occur — title (shorter titles first), keywords and
+  knowledge points, other attributes, description — then newest first.
 * Pagination is keyset: pass ``SearchResult.next_cursor`` back as ``cursor`` with the SAME query, filters and sort.
   A cursor is opaque (URL-safe base64); a malformed or mismatched one raises InvalidCursor.
 * Highlights: {field: html} for the text fields where a query word occurs, built from the stored original text,
@@ -50,17 +53,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-# Text fields, in index column order, with their relevance weights (title highest).
+# Text fields, in index column order.
 TEXT_FIELDS: tuple[str, ...] = (
     "title", "keywords", "knowledge_points", "majors", "resource_type", "library", "institutions", "authors",
     "description",
 )
-FIELD_WEIGHTS: dict[str, float] = {
-    "title": 10.0, "keywords": 6.0, "knowledge_points": 5.0, "majors": 3.0, "resource_type": 2.0,
-    "library": 2.0, "institutions": 2.0, "authors": 2.0, "description": 1.0,
-}
-# Weight of the pinyin-initials column (derived from title, keywords and knowledge points).
-PINYIN_WEIGHT = 3.0
 
 # Filter / facet attributes. Single-valued ones are columns; multi-valued ones (institution, audience) are lists.
 SINGLE_ATTRIBUTES: tuple[str, ...] = ("resource_type", "major", "library", "licence", "price_mode")
@@ -73,7 +70,7 @@ ACCESS_LEVELS: tuple[str, ...] = ("public", "registered", "members")
 
 MAX_LIMIT = 100
 FACET_LIMIT = 30
-COUNT_CAP = 5_000
+COUNT_CAP = 2_000
 
 
 class SearchError(ValueError):
@@ -124,7 +121,7 @@ class SearchDocument:
 
     id: str
     kind: str = "resource"
-    # text (searched; weights in FIELD_WEIGHTS)
+    # text (searched; ranking groups in ranking.py)
     title: str = ""
     keywords: str | list[str] = ""
     description: str = ""
@@ -191,7 +188,7 @@ class SearchResult:
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     next_cursor: str | None = None
     total: int = 0
-    approximate: bool = False  # total/facets counted over the first COUNT_CAP matches only
+    approximate: bool = False  # more than COUNT_CAP matches: total/facets/ranking cover the newest COUNT_CAP
     did_you_mean: str | None = None  # a corrected query that has visible results, when this one has none
     substring: bool = False  # hits came from the substring fallback, not the word index
 

@@ -11,12 +11,16 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from .. import segment
-from .base import TEXT_FIELDS, Query, SearchDocument
+from . import attributes as attribute_tokens
+from .base import MULTI_ATTRIBUTES, TEXT_FIELDS, Query, SearchDocument
+from .ranking import padded
 
 HIGHLIGHT_FIELDS = ("title", "keywords", "knowledge_points", "description", "authors", "institutions", "library",
                     "majors")
 SNIPPET_CHARS = 90
 SHORT_TEXT_FIELDS = ("title", "keywords", "knowledge_points")
+TAG_FIELDS = ("keywords", "knowledge_points")
+OTHER_FIELDS = ("majors", "resource_type", "library", "institutions", "authors")
 MAX_TERM = 60
 
 
@@ -35,6 +39,11 @@ class Prepared:
     fields: dict
     terms: list[str]
     created_ts: int
+    multi: str  # " institution=5 audience=student "
+    rank_title: str  # ranking words per field group (see ranking.py)
+    rank_tags: str
+    rank_other: str
+    attr_tokens: list[str]  # filter attributes and access as index words (attributes.py)
 
     @property
     def public(self) -> bool:
@@ -75,8 +84,18 @@ def prepare(doc: SearchDocument) -> Prepared:
     short_text = segment.normalise(" ".join(doc.text(n) for n in SHORT_TEXT_FIELDS))
     terms = suggestion_terms(doc)
     fields["terms"] = terms
+    attributes = doc.attributes()
+    multi = padded([f"{name}={value}" for name in MULTI_ATTRIBUTES for value in attributes[name]])
     return Prepared(doc=doc, tokens=tokens, pinyin=pinyin, short_text=short_text, fields=fields, terms=terms,
-                    created_ts=to_ts(doc.created_at))
+                    created_ts=to_ts(doc.created_at), multi=multi,
+                    rank_title=_group(tokens, ("title",)), rank_tags=_group(tokens, TAG_FIELDS),
+                    rank_other=_group(tokens, OTHER_FIELDS, pinyin),
+                    attr_tokens=attribute_tokens.document_tokens(attributes, doc.access))
+
+
+def _group(tokens: dict[str, str], names: tuple[str, ...], *extra: str) -> str:
+    words = " ".join([tokens[name] for name in names] + list(extra)).split()
+    return padded(list(dict.fromkeys(words)))
 
 
 def term_deltas(rows: list[tuple[bool, list[str]]]) -> Counter:

@@ -1,14 +1,22 @@
-"""The SQL both backends share: visibility and filter conditions, keyset pagination, totals and facets in one
-statement, index writes around vendor hooks. Subclasses say how a word query and a substring query match."""
+"""The SQL both backends share: visibility and filter conditions, the candidate query, totals, facets, ranking and
+keyset pages, index writes around vendor hooks. Subclasses say how a word query and a substring query match.
+
+A search reads its candidates once: the newest ``COUNT_CAP + 1`` visible matches with their attributes and ranking
+words (one statement; PostgreSQL may need two or three, see postgres.py). Total, facet counts, relevance order and
+the page are computed from those rows in Python — no second pass over the index, whatever the query. Browsing
+(no words) by date keeps exact keyset pages over every document through the entry indexes."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from operator import itemgetter
 
 from django.db import connections, transaction
 
+from . import attributes as attribute_tokens
 from .base import (
     COUNT_CAP,
     FACET_LIMIT,
@@ -24,28 +32,47 @@ from .base import (
     encode_cursor,
 )
 from .common import Prepared, from_ts, highlight_words, highlights, prepare, term_row
+from .ranking import substring_scorer, word_scorer
 
 # Filter / facet name → column of search_entry (single-valued attributes).
 COLUMNS = {"resource_type": "resource_type", "major": "major", "library": "library_id", "licence": "licence",
            "price_mode": "price_mode", "kind": "kind"}
 BATCH = 500
-# A word query matching more documents than this ranks only the newest RANK_CAP visible matches (approximate=True).
-RANK_CAP = 3_000
 FACET_COLUMNS = ("resource_type", "major", "library", "licence", "price_mode")
+# What the candidate query reads per match, in this order (Row below names the positions).
+CANDIDATE_COLUMNS = ("e.id", "e.created_ts", "e.usage", "e.rating", *(f"e.{COLUMNS[n]}" for n in FACET_COLUMNS),
+                     "e.multi", "e.rank_title", "e.rank_tags", "e.rank_other")
+ID, TS, USAGE, RATING = 0, 1, 2, 3
+FACET_INDEX = {name: 4 + i for i, name in enumerate(FACET_COLUMNS)}
+MULTI = 4 + len(FACET_COLUMNS)
+RANK = slice(MULTI + 1, MULTI + 4)
+SORT_VALUE = {"id": ID, "ts": TS, "usage": USAGE, "rating": RATING}
+INSERT_ATTRIBUTE = "INSERT INTO search_attribute (entry_id, name, value, created_ts) VALUES (%s, %s, %s, %s)"
+
+
+def _counting_columns(facets: Sequence[str]) -> tuple[str, ...]:
+    needed = {"e.multi"} if any(name in MULTI_ATTRIBUTES for name in facets) else set()
+    return tuple("''" if column in ("e.multi", "e.rank_title", "e.rank_tags", "e.rank_other") and column not in needed
+                 else column for column in CANDIDATE_COLUMNS)
+
+
+def _attribute_rows(entry_id: int, prep: Prepared) -> list[tuple]:
+    attributes = prep.doc.attributes()
+    return [(entry_id, name, value[:64], prep.created_ts) for name in MULTI_ATTRIBUTES for value in attributes[name]]
 
 
 @dataclass
 class Plan:
-    """How to find matching entries: FROM/WHERE fragments (alias e = search_entry) and the score expression."""
+    """How to find matching entries: FROM/WHERE fragments (alias e = search_entry) and the newest-first order."""
 
     from_sql: str
     where: list[str] = field(default_factory=list)
     params: list = field(default_factory=list)
-    score: str = "0.0"
-    score_params: list = field(default_factory=list)
     mode: str = "w"  # "w" word index, "s" substring fallback, "b" browse (empty query)
-    cap_order: str = ""  # how to pick the RANK_CAP candidates when there are too many matches to rank them all
-    capped: bool = False
+    order: str = "e.id DESC"  # newest first, in the order the driving index yields rows
+    filtered: bool = False  # the index itself applies visibility and filters (no row conditions needed)
+    ts_column: str = "e.created_ts"  # the date as the driving index holds it (browse pages by date)
+    columns: tuple[str, ...] = CANDIDATE_COLUMNS  # what a candidate row holds (always laid out as CANDIDATE_COLUMNS)
 
 
 class SqlBackend(SearchBackend):
@@ -53,7 +80,8 @@ class SqlBackend(SearchBackend):
 
     # --- hooks ------------------------------------------------------------------------------------------------
 
-    def word_plan(self, query: Query) -> Plan:  # pragma: no cover - abstract
+    def word_plan(self, query: Query, groups: list[list[str]]) -> Plan:  # pragma: no cover - abstract
+        """Matches of the words that carry a token of every attribute group (attributes.query_groups)."""
         raise NotImplementedError
 
     def substring_plan(self, query: Query) -> Plan:  # pragma: no cover - abstract
@@ -68,6 +96,10 @@ class SqlBackend(SearchBackend):
         raise NotImplementedError
 
     def _prefix(self, column: str, prefix: str) -> tuple[str, list]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _new_ids(self, cursor, count: int) -> list[int]:  # pragma: no cover - abstract
+        """Ids for ``count`` new entries (inside the writing transaction)."""
         raise NotImplementedError
 
     # --- helpers ----------------------------------------------------------------------------------------------
@@ -111,7 +143,7 @@ class SqlBackend(SearchBackend):
 
     @staticmethod
     def _keys(sort: str, mode: str) -> list[str]:
-        if sort == "relevance" and mode == "w":
+        if sort == "relevance" and mode != "b":
             return ["score", "id"]
         if sort == "popular":
             return ["usage", "ts", "id"]
@@ -124,101 +156,114 @@ class SqlBackend(SearchBackend):
             cursor.execute(sql, params)
             return cursor.fetchall()
 
-    def match_count(self, plan: Plan) -> int:
-        """Documents matching the words before visibility and filters (cheap, from the word index), to decide
-        whether ranking must be limited to the newest RANK_CAP matches. 0 = never cap."""
-        return 0
+    # --- candidates -------------------------------------------------------------------------------------------
 
-    def _candidates(self, plan: Plan, cond: list[str], cond_params: list, *, score: bool,
-                    extra: Sequence[str] = ()) -> tuple[str, list]:
-        columns = ["e.id AS id", "e.created_ts AS ts", "e.usage AS usage", "e.rating AS rating", *extra]
-        params: list = []
-        if score:
-            columns.insert(1, f"{plan.score} AS score")
-            params += plan.score_params
-        params += plan.params + cond_params
-        sql = f"SELECT {', '.join(columns)} FROM {plan.from_sql} WHERE {' AND '.join(plan.where + cond) or '1 = 1'}"
-        if plan.capped:
-            sql += f" ORDER BY {plan.cap_order} LIMIT {RANK_CAP}"
-        return sql, params
+    def _select(self, plan: Plan, cond: list[str], cond_params: list, extra_where: Sequence[str] = (),
+                extra_params: Sequence = ()) -> tuple[str, list]:
+        if plan.filtered:
+            cond, cond_params = [], []
+        where = " AND ".join([*plan.where, *extra_where, *cond]) or "1 = 1"
+        return (f"SELECT {', '.join(plan.columns)} FROM {plan.from_sql} WHERE {where}",
+                [*plan.params, *extra_params, *cond_params])
 
-    def _facet_rows(self, matches_sql: str, params: list, arms_sql: str) -> list[tuple]:
-        """Run the facet/total arms over the matches, available to them as table ``m``."""
-        return self._run(f"WITH m AS MATERIALIZED ({matches_sql}) {arms_sql}", params)
+    def candidates(self, plan: Plan, cond: list[str], cond_params: list) -> list[tuple]:
+        """The newest COUNT_CAP + 1 visible matches (rows laid out as CANDIDATE_COLUMNS), newest first."""
+        sql, params = self._select(plan, cond, cond_params)
+        return self._run(f"{sql} ORDER BY {plan.order} LIMIT {COUNT_CAP + 1}", params)
 
-    def _count_and_facets(self, plan: Plan, cond: list[str], cond_params: list,
-                          facets: Sequence[str]) -> tuple[int, bool, dict]:
-        candidates, params = self._candidates(plan, cond, cond_params, score=False,
-                                              extra=[f"e.{COLUMNS[n]} AS f_{n}" for n in FACET_COLUMNS])
-        parts = ["SELECT '_total' AS f, '' AS v, COUNT(*) AS n FROM m"]
+    @staticmethod
+    def _facets(rows: list[tuple], facets: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
+        out: dict[str, list[tuple[str, int]]] = {}
+        multi_counts = Counter(" ".join(map(itemgetter(MULTI), rows)).split()) if any(
+            name in MULTI_ATTRIBUTES for name in facets) else Counter()
         for name in facets:
             if name in MULTI_ATTRIBUTES:
-                parts.append(f"SELECT '{name}', a.value, COUNT(*) FROM m {self.FORCED_JOIN} search_attribute a "
-                             f"ON a.entry_id = m.id AND a.name = '{name}' GROUP BY a.value")
+                prefix = name + "="
+                counts = [(value[len(prefix):], n) for value, n in multi_counts.items() if value.startswith(prefix)]
             else:
-                parts.append(f"SELECT '{name}', CAST(f_{name} AS TEXT), COUNT(*) FROM m GROUP BY f_{name}")
-        rows = self._facet_rows(f"SELECT * FROM ({candidates}) c LIMIT {COUNT_CAP + 1}", params,
-                                " UNION ALL ".join(parts))
-        total, out = 0, {name: [] for name in facets}
-        for name, value, count in rows:
-            if name == "_total":
-                total = count
-            elif value not in (None, ""):
-                out[name].append((str(value), count))
-        for name in out:
-            out[name] = sorted(out[name], key=lambda item: (-item[1], item[0]))[:FACET_LIMIT]
-        approximate = total > COUNT_CAP or (plan.capped and total >= RANK_CAP)
-        return min(total, COUNT_CAP), approximate, out
+                counted = Counter(map(itemgetter(FACET_INDEX[name]), rows))
+                counts = [(str(v), n) for v, n in counted.items() if v not in (None, "")]
+            out[name] = sorted(counts, key=lambda item: (-item[1], item[0]))[:FACET_LIMIT]
+        return out
+
+    @staticmethod
+    def _order(rows: list[tuple], keys: list[str], query: Query, mode: str) -> list[tuple]:
+        """(key tuple, row) pairs, best first."""
+        if keys[0] == "score":
+            score = substring_scorer(query) if mode == "s" else word_scorer(query)
+            keyed = [((score(*row[RANK]), row[ID]), row) for row in rows]
+        else:
+            positions = [SORT_VALUE[k] for k in keys]
+            keyed = [(tuple(row[i] for i in positions), row) for row in rows]
+        keyed.sort(key=lambda pair: pair[0], reverse=True)
+        return keyed
+
+    def _browse_page(self, plan: Plan, cond: list[str], cond_params: list, keys: list[str], after: list | None,
+                     limit: int) -> list[tuple]:
+        """An exact keyset page over every matching document, through the entry indexes (browsing by date)."""
+        sql, params = self._select(plan, cond, cond_params)
+        columns = ", ".join(f"{plan.ts_column if k == 'ts' else 'e.' + k} AS {k}" for k in keys)
+        sql = sql.replace(f"SELECT {', '.join(plan.columns)}", f"SELECT {columns}", 1)
+        outer_where = ""
+        if after is not None:
+            outer_where = f"WHERE ({', '.join(keys)}) < ({', '.join(['%s'] * len(keys))})"
+            params = params + list(after)
+        order = ", ".join(f"{k} DESC" for k in keys)
+        return self._run(f"SELECT {', '.join(keys)} FROM ({sql}) s {outer_where} ORDER BY {order} LIMIT {limit + 1}",
+                         params)
 
     # --- search -----------------------------------------------------------------------------------------------
 
     def _browse_plan(self, filters: dict[str, list[str]]) -> Plan:
-        """No words: scan entries newest first; a filter on one institution/audience value drives from its index."""
+        """No words: entries newest first; a filter on one institution/audience value drives from its index."""
         for name in MULTI_ATTRIBUTES:
             if len(filters.get(name, ())) == 1:
                 return Plan(from_sql=f"search_attribute fa {self.FORCED_JOIN} search_entry e ON e.id = fa.entry_id",
-                            where=["fa.name = %s", "fa.value = %s"], params=[name, filters[name][0]], mode="b")
-        return Plan(from_sql="search_entry e", mode="b")
-
-    def _word_plan(self, query: Query) -> Plan:
-        plan = self.word_plan(query)
-        if plan.cap_order and self.match_count(plan) > RANK_CAP:
-            plan.capped = True
-        return plan
+                            where=["fa.name = %s", "fa.value = %s"], params=[name, filters[name][0]], mode="b",
+                            order="fa.created_ts DESC, fa.entry_id DESC", ts_column="fa.created_ts")
+        return Plan(from_sql="search_entry e", mode="b", order="e.created_ts DESC, e.id DESC")
 
     def search(self, query: Query, *, filters, visibility, facets, sort, cursor, limit, fp) -> SearchResult:
-        mode, key = ("w", None)
+        mode, after = ("w", None)
         if cursor:
-            mode, key = decode_cursor(cursor, fp)
+            mode, after = decode_cursor(cursor, fp)
+        groups = attribute_tokens.query_groups(filters, visibility)
+        if groups is None:  # this user may see nothing
+            return SearchResult(hits=[], facets={name: [] for name in facets})
         cond, cond_params = self._conditions(filters, visibility)
         if query.empty:
             plan = self._browse_plan(filters)
         elif mode == "s":
             plan = self.substring_plan(query)
         else:
-            plan = self._word_plan(query)
-        total, approximate, facet_counts = 0, plan.capped, {}
-        if cursor is None:
-            total, approximate, facet_counts = self._count_and_facets(plan, cond, cond_params, facets)
-            if total == 0 and plan.mode == "w" and query.substrings:
-                plan = self.substring_plan(query)
-                total, approximate, facet_counts = self._count_and_facets(plan, cond, cond_params, facets)
+            plan = self.word_plan(query, groups)
+        if not limit:  # totals and facets only: leave the ranking words (and unasked attributes) in the database
+            plan.columns = _counting_columns(facets)
+        rows = self.candidates(plan, cond, cond_params)
+        if not rows and plan.mode == "w" and query.substrings and cursor is None:
+            plan = replace(self.substring_plan(query), columns=plan.columns)
+            rows = self.candidates(plan, cond, cond_params)
+        complete = len(rows) <= COUNT_CAP
+        rows = rows[:COUNT_CAP]
         keys = self._keys(sort, plan.mode)
-        candidates, params = self._candidates(plan, cond, cond_params, score="score" in keys)
-        outer_where, outer_params = "", []
-        if key is not None:
-            if len(key) != len(keys):
-                raise InvalidCursor("cursor belongs to another sort")
-            outer_where = f"WHERE ({', '.join(keys)}) < ({', '.join(['%s'] * len(keys))})"
-            outer_params = list(key)
-        order = ", ".join(f"{k} DESC" for k in keys)
-        sql = f"SELECT {', '.join(keys)} FROM ({candidates}) s {outer_where} ORDER BY {order} LIMIT {limit + 1}"
-        rows = self._run(sql, params + outer_params)
-        page, more = rows[:limit], len(rows) > limit
-        next_cursor = encode_cursor(fp, page[-1], plan.mode) if more and page else None
-        hits = self._hits(page, keys, query, plan.mode == "s")
-        return SearchResult(hits=hits, facets=facet_counts, next_cursor=next_cursor, total=total,
-                            approximate=approximate, substring=plan.mode == "s")
+        if after is not None and len(after) != len(keys):
+            raise InvalidCursor("cursor belongs to another sort")
+        if not limit:
+            page = []
+        elif plan.mode == "b" and not complete:
+            page = self._browse_page(plan, cond, cond_params, keys, after, limit)
+        else:
+            ordered = self._order(rows, keys, query, plan.mode)
+            if after is not None:
+                bound = tuple(after)
+                ordered = [pair for pair in ordered if pair[0] < bound]
+            page = [key for key, _row in ordered[:limit + 1]]
+        page, more = page[:limit], len(page) > limit
+        return SearchResult(
+            hits=self._hits(page, keys, query, plan.mode == "s"),
+            facets=self._facets(rows, facets) if cursor is None else {},
+            next_cursor=encode_cursor(fp, page[-1], plan.mode) if more and page else None,
+            total=len(rows), approximate=not complete, substring=plan.mode == "s")
 
     def _hits(self, page: list[tuple], keys: list[str], query: Query, substring: bool) -> list[Hit]:
         if not page:
@@ -245,8 +290,6 @@ class SqlBackend(SearchBackend):
 
     @staticmethod
     def _json(value):
-        import json
-
         return json.loads(value) if isinstance(value, str) else (value or {})
 
     # --- suggestions ------------------------------------------------------------------------------------------
@@ -337,25 +380,22 @@ class SqlBackend(SearchBackend):
         return written
 
     def _entry_values(self, prep: Prepared, generation: int) -> list:
-        import json
-
         d = prep.doc
         return [d.kind, d.access, d.library_id, d.attr_resource_type, d.major, d.licence, d.price_mode,
-                prep.created_ts, int(d.usage or 0), float(d.rating) if d.rating is not None else -1.0, generation]
+                prep.created_ts, int(d.usage or 0), float(d.rating) if d.rating is not None else -1.0, generation,
+                prep.multi, prep.rank_title, prep.rank_tags, prep.rank_other]
 
     @staticmethod
     def _payload_values(prep: Prepared) -> list:
-        import json
-
         return [prep.short_text, json.dumps(prep.fields, ensure_ascii=False),
                 json.dumps(prep.doc.display, ensure_ascii=False, default=str)]
 
-    def _extra_columns(self, prep: Prepared) -> list[tuple[str, object, str]]:
+    def _extra_columns(self, prep: Prepared, entry_id: int) -> list[tuple[str, object, str]]:
         """Vendor columns written with the entry row: (column, value, placeholder)."""
         return []
 
     ENTRY_COLUMNS = ("kind", "access", "library_id", "resource_type", "major", "licence", "price_mode",
-                     "created_ts", "usage", "rating", "generation")
+                     "created_ts", "usage", "rating", "generation", "multi", "rank_title", "rank_tags", "rank_other")
 
     def _index_batch(self, docs: list[SearchDocument], generation: int | None) -> int:
         latest = {}
@@ -370,38 +410,33 @@ class SqlBackend(SearchBackend):
             deltas: Counter = Counter()
             self._remove_rows(cursor, [row[:4] for row in existing.values()], deltas)
             attributes = []
+            new_ids = iter(self._new_ids(cursor, sum(1 for p in prepared if p.doc.id not in existing)))
             for prep in prepared:
                 old = existing.get(prep.doc.id)
                 gen = generation if generation is not None else (old[5] if old else 0)
-                extra = self._extra_columns(prep)
+                entry_id = old[0] if old else next(new_ids)
+                extra = self._extra_columns(prep, entry_id)
                 values = self._entry_values(prep, gen) + [x[1] for x in extra]
                 names = list(self.ENTRY_COLUMNS) + [x[0] for x in extra]
                 marks = ["%s"] * len(self.ENTRY_COLUMNS) + [x[2] for x in extra]
                 if old:
                     assignments = ", ".join(f"{c} = {m}" for c, m in zip(names, marks, strict=True))
-                    cursor.execute(f"UPDATE search_entry SET {assignments} WHERE id = %s", values + [old[0]])
-                    entry_id = old[0]
+                    cursor.execute(f"UPDATE search_entry SET {assignments} WHERE id = %s", values + [entry_id])
                 else:
-                    columns = ", ".join(["doc_id", *names])
-                    marks = ", ".join(["%s", *marks])
-                    entry_id = self._insert_entry(cursor, f"INSERT INTO search_entry ({columns}) VALUES ({marks})",
-                                                  [prep.doc.id] + values)
+                    columns = ", ".join(["id", "doc_id", *names])
+                    marks = ", ".join(["%s", "%s", *marks])
+                    cursor.execute(f"INSERT INTO search_entry ({columns}) VALUES ({marks})",
+                                   [entry_id, prep.doc.id] + values)
                 cursor.execute("INSERT INTO search_payload (entry_id, short_text, fields, display) "
                                "VALUES (%s, %s, %s, %s)", [entry_id, *self._payload_values(prep)])
                 self._write_index(cursor, entry_id, prep)
-                attrs = prep.doc.attributes()
-                for name in MULTI_ATTRIBUTES:
-                    attributes.extend((entry_id, name, value[:64]) for value in attrs[name])
+                attributes += _attribute_rows(entry_id, prep)
                 if prep.public:
                     deltas.update(prep.terms)
             if attributes:
-                cursor.executemany("INSERT INTO search_attribute (entry_id, name, value) VALUES (%s, %s, %s)",
-                                   attributes)
+                cursor.executemany(INSERT_ATTRIBUTE, attributes)
             self._apply_terms(cursor, deltas)
         return len(prepared)
-
-    def _insert_entry(self, cursor, sql: str, params: list) -> int:  # pragma: no cover - vendor
-        raise NotImplementedError
 
     def remove(self, ids: Iterable[str]) -> int:
         ids = list(dict.fromkeys(ids))
@@ -452,16 +487,14 @@ class SqlBackend(SearchBackend):
         names = None
         for offset, doc in enumerate(documents):
             prep = prepare(doc)
-            extra = self._extra_columns(prep)
+            entry_id = start_id + offset
+            extra = self._extra_columns(prep, entry_id)
             if names is None:
                 names = ["id", "doc_id", *self.ENTRY_COLUMNS, *(x[0] for x in extra)]
                 marks = ["%s"] * (len(self.ENTRY_COLUMNS) + 2) + [x[2] for x in extra]
-            entry_id = start_id + offset
             entries.append([entry_id, doc.id, *self._entry_values(prep, generation), *(x[1] for x in extra)])
             payloads.append([entry_id, *self._payload_values(prep)])
-            attrs = doc.attributes()
-            for name in MULTI_ATTRIBUTES:
-                attributes.extend((entry_id, name, value[:64]) for value in attrs[name])
+            attributes += _attribute_rows(entry_id, prep)
             indexed.append((entry_id, prep))
             if prep.public:
                 terms.update(prep.terms)
@@ -473,8 +506,7 @@ class SqlBackend(SearchBackend):
                                "VALUES (%s, %s, %s, %s)", payloads)
             self._bulk_write_index(cursor, indexed)
             if attributes:
-                cursor.executemany("INSERT INTO search_attribute (entry_id, name, value) VALUES (%s, %s, %s)",
-                                   attributes)
+                cursor.executemany(INSERT_ATTRIBUTE, attributes)
         return terms
 
     def _bulk_write_index(self, cursor, indexed: list[tuple[int, Prepared]]) -> None:
