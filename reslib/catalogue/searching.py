@@ -353,8 +353,9 @@ def _snippets(version: ResourceVersion, highlights: dict[str, SafeString]) -> li
     for name, label in SNIPPET_FIELDS:
         html = highlights.get(name)
         if html:
-            text = mark_safe(Truncator(html).chars(SNIPPET_LENGTH, html=True))  # noqa: S308 - sanitised above
-            snippets.append(Snippet(name, str(label) if label else None, text))
+            if len(html) > SNIPPET_LENGTH:  # the engine cuts long text already; the HTML-aware cut is slow
+                html = mark_safe(Truncator(html).chars(SNIPPET_LENGTH, html=True))  # noqa: S308 - sanitised above
+            snippets.append(Snippet(name, str(label) if label else None, html))
         if len(snippets) == 2:
             break
     if not any(s.field == "description" for s in snippets) and version.description and len(snippets) < 2:

@@ -29,7 +29,7 @@ Semantics the implementations guarantee (SQLite FTS5 and PostgreSQL tsvector + p
   at most ``FACET_LIMIT`` values per facet.
 * Bounded work at any size: a search reads the newest ``COUNT_CAP`` visible matches ("newest" = most recently
   indexed) and computes ``total``, facet counts and the relevance order from them. With more matches than that,
-  ``total`` = COUNT_CAP, ``SearchResult.approximate`` is True (show "2000+"), facets count those COUNT_CAP, and
+  ``total`` = COUNT_CAP, ``SearchResult.approximate`` is True (show "1000+"), facets count those COUNT_CAP, and
   relevance ranks those COUNT_CAP. Browsing without words by date stays exact to the last page.
 * Relevance (backends/ranking.py): where the query words occur — title (shorter titles first), keywords and
   knowledge points, other attributes, description — then newest first.
@@ -70,7 +70,7 @@ ACCESS_LEVELS: tuple[str, ...] = ("public", "registered", "members")
 
 MAX_LIMIT = 100
 FACET_LIMIT = 30
-COUNT_CAP = 2_000
+COUNT_CAP = 1_000
 
 
 class SearchError(ValueError):

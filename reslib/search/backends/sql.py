@@ -73,6 +73,7 @@ class Plan:
     filtered: bool = False  # the index itself applies visibility and filters (no row conditions needed)
     ts_column: str = "e.created_ts"  # the date as the driving index holds it (browse pages by date)
     columns: tuple[str, ...] = CANDIDATE_COLUMNS  # what a candidate row holds (always laid out as CANDIDATE_COLUMNS)
+    drives: str = ""  # a filter the driving index applies already (no row condition for it)
 
 
 class SqlBackend(SearchBackend):
@@ -220,7 +221,7 @@ class SqlBackend(SearchBackend):
             if len(filters.get(name, ())) == 1:
                 return Plan(from_sql=f"search_attribute fa {self.FORCED_JOIN} search_entry e ON e.id = fa.entry_id",
                             where=["fa.name = %s", "fa.value = %s"], params=[name, filters[name][0]], mode="b",
-                            order="fa.created_ts DESC, fa.entry_id DESC", ts_column="fa.created_ts")
+                            order="fa.created_ts DESC, fa.entry_id DESC", ts_column="fa.created_ts", drives=name)
         return Plan(from_sql="search_entry e", mode="b", order="e.created_ts DESC, e.id DESC")
 
     def search(self, query: Query, *, filters, visibility, facets, sort, cursor, limit, fp) -> SearchResult:
@@ -230,13 +231,13 @@ class SqlBackend(SearchBackend):
         groups = attribute_tokens.query_groups(filters, visibility)
         if groups is None:  # this user may see nothing
             return SearchResult(hits=[], facets={name: [] for name in facets})
-        cond, cond_params = self._conditions(filters, visibility)
         if query.empty:
             plan = self._browse_plan(filters)
         elif mode == "s":
             plan = self.substring_plan(query)
         else:
             plan = self.word_plan(query, groups)
+        cond, cond_params = self._conditions({k: v for k, v in filters.items() if k != plan.drives}, visibility)
         if not limit:  # totals and facets only: leave the ranking words (and unasked attributes) in the database
             plan.columns = _counting_columns(facets)
         rows = self.candidates(plan, cond, cond_params)
