@@ -21,6 +21,5 @@ def parse(text: str) -> Query:
         if subs:
             alternatives.append(" ".join(subs))  # a phrase of the sub-words, in order
         terms.append(tuple(alternatives))
-    latin = tuple(w for w in words if segment.is_latin(w) and len(w) >= 2)
     substrings = tuple(p for p in segment.normalise(text).split() if p)[:MAX_WORDS]
-    return Query(text=text, terms=tuple(terms), words=tuple(words), latin=latin, substrings=substrings)
+    return Query(text=text, terms=tuple(terms), words=tuple(words), substrings=substrings)

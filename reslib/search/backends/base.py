@@ -200,12 +200,17 @@ class Query:
     text: str  # the raw query, stripped
     terms: tuple[tuple[str, ...], ...]  # per query word: the alternatives that satisfy it (word or its sub-words)
     words: tuple[str, ...]  # the segmented query words (for highlighting)
-    latin: tuple[str, ...]  # pure-latin words, also tried against pinyin initials
     substrings: tuple[str, ...]  # raw whitespace-separated pieces, for the substring fallback
 
     @property
     def empty(self) -> bool:
         return not self.terms and not self.substrings
+
+    @property
+    def required(self) -> tuple[tuple[str, ...], ...]:
+        """Per query word, the index words a match must all contain: a compound's sub-words (documents are indexed
+        with the sub-words of every compound, so this also finds the compound itself), else the word."""
+        return tuple(tuple(alternatives[-1].split()) for alternatives in self.terms)
 
 
 # --- cursors ----------------------------------------------------------------------------------------------------

@@ -43,11 +43,11 @@ def tsvector_literal(words) -> str:
     return " ".join(_lexeme(w) for w in dict.fromkeys(words))
 
 
-def tsquery_literal(query: Query | None, groups: list[list[str]]) -> str:
+def tsquery_literal(query: Query, groups: list[list[str]]) -> str:
     """Every query word (or every sub-word of a compound) and a token of each attribute group."""
     parts = []
-    for alternatives in (query.terms if query else ()):
-        parts.append(" & ".join(_lexeme(w) for w in alternatives[-1].split()))
+    for words in query.required:
+        parts.append(" & ".join(_lexeme(w) for w in words))
     for group in groups:
         parts.append(" | ".join(_lexeme("~" + t) for t in group))
     return " & ".join(f"({p})" for p in parts)

@@ -72,7 +72,7 @@ class Plan:
     order: str = "e.id DESC"  # newest first, in the order the driving index yields rows
     filtered: bool = False  # the index itself applies visibility and filters (no row conditions needed)
     ts_column: str = "e.created_ts"  # the date as the driving index holds it (browse pages by date)
-    columns: tuple[str, ...] = CANDIDATE_COLUMNS  # what a candidate row holds (always laid out as CANDIDATE_COLUMNS)
+    columns: tuple[str, ...] = CANDIDATE_COLUMNS  # what a row holds (candidates: always laid out as CANDIDATE_COLUMNS)
     drives: str = ""  # a filter the driving index applies already (no row condition for it)
 
 
@@ -202,9 +202,8 @@ class SqlBackend(SearchBackend):
     def _browse_page(self, plan: Plan, cond: list[str], cond_params: list, keys: list[str], after: list | None,
                      limit: int) -> list[tuple]:
         """An exact keyset page over every matching document, through the entry indexes (browsing by date)."""
-        sql, params = self._select(plan, cond, cond_params)
-        columns = ", ".join(f"{plan.ts_column if k == 'ts' else 'e.' + k} AS {k}" for k in keys)
-        sql = sql.replace(f"SELECT {', '.join(plan.columns)}", f"SELECT {columns}", 1)
+        columns = tuple(f"{plan.ts_column if k == 'ts' else 'e.' + k} AS {k}" for k in keys)
+        sql, params = self._select(replace(plan, columns=columns), cond, cond_params)
         outer_where = ""
         if after is not None:
             outer_where = f"WHERE ({', '.join(keys)}) < ({', '.join(['%s'] * len(keys))})"

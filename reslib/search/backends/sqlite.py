@@ -18,12 +18,11 @@ def _quote(phrase: str) -> str:
     return '"' + phrase.replace('"', '""') + '"'
 
 
-def match_expression(query: Query | None, groups: list[list[str]]) -> str:
+def match_expression(query: Query, groups: list[list[str]]) -> str:
     """FTS5 MATCH text: every query word (or every sub-word of a compound) occurs, and the document has a token of
     each attribute group (visibility, filters) in its attrs column."""
     parts = []
-    for alternatives in (query.terms if query else ()):
-        words = alternatives[-1].split()  # a compound's sub-words (a superset of the compound itself)
+    for words in query.required:
         parts.append(" AND ".join(_quote(w) for w in words))
     for group in groups:
         parts.append("attrs : (" + " OR ".join(_quote(t) for t in group) + ")")
