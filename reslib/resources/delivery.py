@@ -45,6 +45,8 @@ from django.http import FileResponse, HttpResponse, HttpResponseNotAllowed, Stre
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date_safe
 
+from .storage import s3_object
+
 BLOCK_SIZE = 1024 * 1024  # bytes per read; large blocks keep the per-chunk Python overhead negligible
 
 # Types a browser would execute as a document of our origin. Never inline, always sandboxed.
@@ -214,8 +216,7 @@ class BlobFileResponse(FileResponse):
 
 def _s3_chunks(storage, name: str, byte_range: ByteRange):
     """Stream one ranged GET from the bucket in BLOCK_SIZE pieces."""
-    obj = storage.bucket.Object(storage._normalize_name(storage._clean_name(name)))
-    body = obj.get(Range=f"bytes={byte_range.start}-{byte_range.end}")["Body"]
+    body = s3_object(storage, name).get(Range=f"bytes={byte_range.start}-{byte_range.end}")["Body"]
     try:
         yield from body.iter_chunks(BLOCK_SIZE)
     finally:

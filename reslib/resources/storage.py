@@ -229,7 +229,7 @@ class _StreamingBody(io.RawIOBase):
             super().close()
 
 
-def _s3_object(storage, name: str):
+def s3_object(storage, name: str):
     """The boto3 Object for `name` when the storage is django-storages' S3Storage, else None."""
     bucket = getattr(storage, "bucket", None)
     if bucket is None or not hasattr(storage, "_normalize_name"):
@@ -256,7 +256,7 @@ def open_blob_range(blob: Blob, start: int = 0, end: int | None = None):
         if start:
             fh.seek(start)
         return fh
-    obj = _s3_object(storage, blob.storage_name)
+    obj = s3_object(storage, blob.storage_name)
     if obj is not None:
         kwargs = {}
         if start or end is not None:

@@ -354,40 +354,6 @@ def test_ranged_stream_reads_only_its_range_and_hides_the_descriptor(signed_in, 
     whole.close()
 
 
-def test_s3_path_streams_one_ranged_get():
-    """Object storage: one GET with the Range header, passed through in blocks (fake bucket, real arithmetic)."""
-    from botocore.response import StreamingBody
-
-    calls = []
-
-    class FakeObject:
-        def __init__(self, key):
-            self.key = key
-
-        def get(self, Range):
-            calls.append((self.key, Range))
-            start, end = (int(x) for x in Range.removeprefix("bytes=").split("-"))
-            data = PAYLOAD[start:end + 1]
-            return {"Body": StreamingBody(io.BytesIO(data), len(data))}
-
-    class FakeS3Storage:
-        bucket = type("Bucket", (), {"Object": staticmethod(FakeObject)})()
-
-        def _clean_name(self, name):
-            return name
-
-        def _normalize_name(self, name):
-            return name
-
-    blob = Blob(sha256="ab" * 32, size=len(PAYLOAD), storage_name="blobs/ab/ab/x", mime_type="video/mp4")
-    response = delivery._serve(RequestFactory().get("/x", HTTP_RANGE="bytes=100-199"), storage=FakeS3Storage(),
-                               name=blob.storage_name, size=blob.size, etag=delivery.blob_etag(blob),
-                               last_modified=None, filename="v.mp4", as_attachment=False, content_type="video/mp4")
-    assert response.status_code == 206
-    assert b"".join(response.streaming_content) == PAYLOAD[100:200]
-    assert calls == [("blobs/ab/ab/x", "bytes=100-199")]
-
-
 # --- subtitles ------------------------------------------------------------------------------------------------
 
 SRT = (
