@@ -301,25 +301,32 @@ def append_chunk(upload_id, *, user, offset: int, stream, content_length: int | 
             locked.offset = new_offset
             locked.expires_at = expiry_from()
             locked.save(update_fields=["offset", "expires_at"])
-            if new_offset == locked.length:
-                _hashers.drop(upload.pk)
-                _complete(locked, path, running, by=user)
-            elif running is not None:
+            if new_offset < locked.length and running is not None:
                 _hashers.put(upload.pk, new_offset, running)
+        if new_offset == locked.length:
+            # Still holding the file lock, so no other request can touch it; outside any transaction, so the
+            # inspection, virus scan and move of a large file do not keep the database locked. A request that dies
+            # here leaves offset == length without completion: the client's next PATCH (no bytes) completes it.
+            _hashers.drop(upload.pk)
+            locked = _complete(locked, path, running, by=user)
         return AppendResult(locked, received, interrupted)
 
 
-def _complete(upload: Upload, path: Path, running, *, by) -> None:
-    """Inside the caller's transaction, with the row locked: store the file and link the Blob."""
+def _complete(upload: Upload, path: Path, running, *, by) -> Upload:
+    """Store the full file, then link its Blob in a short transaction."""
     sha256 = running.hexdigest() if running is not None else None  # None: store_temp_file hashes the file once
     blob = storage.store_temp_file(path, sha256=sha256, original_name=upload.filename)
-    upload.blob = blob
-    upload.completed_at = timezone.now()
-    upload.offset = upload.length
-    upload.save(update_fields=["blob", "completed_at", "offset"])
-    audit.record(actor=by, action="upload.complete", target=upload,
-                 after={"length": upload.length, "sha256": blob.sha256, "blob": blob.pk,
-                        "filename": upload.filename})
+    with transaction.atomic():
+        locked = Upload.objects.select_for_update().filter(pk=upload.pk).first()
+        if locked is None:  # terminated meanwhile; the stored Blob is content-addressed and simply unreferenced
+            raise UploadNotFound()
+        locked.blob = blob
+        locked.completed_at = timezone.now()
+        locked.save(update_fields=["blob", "completed_at"])
+        audit.record(actor=by, action="upload.complete", target=locked,
+                     after={"length": locked.length, "sha256": blob.sha256, "blob": blob.pk,
+                            "filename": locked.filename})
+    return locked
 
 
 def terminate_upload(upload_id, *, user) -> None:

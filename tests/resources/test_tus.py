@@ -322,13 +322,66 @@ def test_dropped_connection_with_a_checksum_keeps_nothing(tus):
     assert tus.head(url)["Upload-Offset"] == "0"
 
 
-def test_resume_in_another_process_hashes_the_file_once_at_completion(tus):
+@pytest.fixture
+def file_hashings(monkeypatch):
+    """How many times a whole file was hashed after the upload (the running hash should make it unnecessary)."""
+    calls = []
+    real = storage.hash_file
+    monkeypatch.setattr(storage, "hash_file", lambda path: calls.append(path) or real(path))
+    return calls
+
+
+def test_chunks_in_one_process_never_rehash_the_file(tus, file_hashings):
+    data = os.urandom(30_000)
+    url = created_url(tus.create(len(data)))
+    assert tus.patch(url, data[:10_000], 0).status_code == 204
+    assert tus.patch(url, data[10_000:], 10_000).status_code == 204
+    assert upload_of(url).blob.sha256 == hashlib.sha256(data).hexdigest()
+    assert file_hashings == []
+
+
+def test_resume_in_another_process_hashes_the_file_once_at_completion(tus, file_hashings):
     data = os.urandom(30_000)
     url = created_url(tus.create(len(data)))
     assert tus.patch(url, data[:10_000], 0).status_code == 204
     uploads._hashers.drop(upload_of(url).pk)  # as if the next chunk reached another worker process
     assert tus.patch(url, data[10_000:20_000], 10_000).status_code == 204
     assert tus.patch(url, data[20_000:], 20_000).status_code == 204
+    assert upload_of(url).blob.sha256 == hashlib.sha256(data).hexdigest()
+    assert len(file_hashings) == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_completion_stores_the_file_outside_any_transaction(tus, monkeypatch):
+    """Inspection, virus scan and the move of a large file must not hold the database (SQLite: every writer)."""
+    from django.db import connection
+
+    seen = []
+    real = storage.store_temp_file
+    monkeypatch.setattr(storage, "store_temp_file",
+                        lambda *args, **kwargs: seen.append(connection.in_atomic_block) or real(*args, **kwargs))
+    data = os.urandom(5000)
+    url = created_url(tus.create(len(data)))
+    assert tus.patch(url, data, 0).status_code == 204
+    assert seen == [False]
+    assert upload_of(url).blob.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_completion_cut_short_is_finished_by_an_empty_patch(tus, monkeypatch):
+    data = os.urandom(5000)
+    url = created_url(tus.create(len(data)))
+    real = storage.store_temp_file
+
+    def dies(*args, **kwargs):
+        raise OSError("worker killed while storing")
+
+    monkeypatch.setattr(storage, "store_temp_file", dies)
+    with pytest.raises(OSError):
+        tus.patch(url, data, 0)
+    upload = upload_of(url)
+    assert (upload.offset, upload.completed_at, upload.blob_id) == (len(data), None, None)
+    monkeypatch.setattr(storage, "store_temp_file", real)
+    assert tus.patch(url, b"", len(data)).status_code == 204
     assert upload_of(url).blob.sha256 == hashlib.sha256(data).hexdigest()
 
 
