@@ -18,19 +18,19 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from reslib.core.errors import DomainError, ValidationFailed
-from reslib.orgs.models import Major, Organization
+from reslib.orgs.models import Organization
 
 from . import policies, services
 from .forms import LANGUAGE_CHOICES, knowledge_point_tree, library_majors, library_organizations
 from .models import ResourceVersion, VersionFile
 from .services import Author, ResourceMetadata
+from .storage import max_upload_bytes, store_stream
 
 V = ResourceVersion
 
@@ -434,7 +434,9 @@ def read_sheet(sheet_file) -> tuple[dict[str, int], list[tuple[int, list]]]:
 class _RowParser:
     def __init__(self, library):
         self.library = library
-        self.majors = {m.code: m.pk for m in library_majors(library)}
+        majors = list(library_majors(library))
+        self.majors = {m.code: m.pk for m in majors}
+        self.major_by_name = {m.name: m.pk for m in majors}
         self.orgs = list(Organization.objects.all().only("pk", "name", "credit_code"))
         self.org_by_name = {o.name: o.pk for o in self.orgs}
         self.org_by_code = {o.credit_code.upper(): o.pk for o in self.orgs if o.credit_code}
@@ -467,10 +469,7 @@ class _RowParser:
         raw_major = text("major")
         if raw_major:
             code = raw_major[:6]
-            major_id = self.majors.get(code)
-            if major_id is None:
-                by_name = Major.objects.filter(name=raw_major).values_list("pk", flat=True).first()
-                major_id = by_name if by_name in self.majors.values() else None
+            major_id = self.majors.get(code) or self.major_by_name.get(raw_major)
             if major_id is None:
                 bad("major", _("“%(value)s” is not the library's core major or a served major.")
                     % {"value": raw_major})
@@ -564,7 +563,7 @@ def _service_messages(exc: DomainError) -> list[str]:
 # --- the import -------------------------------------------------------------------------------------------------
 
 def _open_archive(archive):
-    limit = int(settings.RESLIB_MAX_UPLOAD_BYTES)
+    limit = max_upload_bytes()
     if getattr(archive, "size", 0) and archive.size > limit:
         raise ArchiveRefused(_("The archive is larger than the site allows."))
     fileobj = getattr(archive, "file", archive)
@@ -599,9 +598,8 @@ def run_import(library, *, sheet, archive=None, by) -> ImportResult:
         except ArchiveRefused as exc:
             result.error, result.error_field = exc.message, "archive"
             return result
-    budget = _Budget(int(settings.RESLIB_MAX_UPLOAD_BYTES))
+    budget = _Budget(max_upload_bytes())
     parser = _RowParser(library)
-    from .storage import store_stream
 
     try:
         for number, cells in rows:
@@ -625,12 +623,14 @@ def run_import(library, *, sheet, archive=None, by) -> ImportResult:
                 report.messages = errors
                 continue
             try:
+                # Files first, outside any transaction (inspection, virus scan, move); then the row's records in one
+                # short transaction. Blobs of a row that fails afterwards stay unreferenced (content-addressed).
+                stored = [(store_stream(stream_entry(zf, info, budget), original_name=name), role, name)
+                          for info, role, name in entries]
                 with transaction.atomic():
                     resource = services.create_resource(library, metadata, by=by)
-                    version = resource.latest_version
-                    for info, role, name in entries:
-                        blob = store_stream(stream_entry(zf, info, budget), original_name=name)
-                        services.attach_file(version, blob, role=role, original_name=name, by=by)
+                    for blob, role, name in stored:
+                        services.attach_file(resource.latest_version, blob, role=role, original_name=name, by=by)
             except DomainError as exc:
                 report.messages = _service_messages(exc)
             except ArchiveRefused as exc:
