@@ -18,6 +18,7 @@ Files are written to the default storage under "derived/<sha256>/<kind>.<ext>".
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import os
@@ -477,14 +478,17 @@ def make_all(blob_id: int, *, force: bool = False) -> dict:
     _ensure_rows(blob, kinds)
     cache: dict = {}
     suffix = {"video": ".video", "pdf": ".pdf"}.get(blob.kind, "")
-    with tempfile.TemporaryDirectory(prefix="derived-") as tmp, storage.local_copy(blob, suffix=suffix) as src:
-        work = Path(tmp)
+    with contextlib.ExitStack() as opened:
+        work = src = None
         for kind in kinds:
             row = _claim(blob, kind, force=force)
             if row is None:
                 continue
             try:
-                output = MAKERS[kind](blob, Path(src), work, cache)
+                if src is None:  # only now: on S3 the copy is a full download, wasted if nothing was left to do
+                    work = Path(opened.enter_context(tempfile.TemporaryDirectory(prefix="derived-")))
+                    src = Path(opened.enter_context(storage.local_copy(blob, suffix=suffix)))
+                output = MAKERS[kind](blob, src, work, cache)
                 name, size = _save_output(blob, kind, output)
             except Unavailable as exc:
                 reason = exc.args[0] if exc.args else ""

@@ -180,10 +180,16 @@ def test_idempotent_failures_are_recorded_and_retried(tmp_path, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_running_claim_of_another_worker_is_left_alone(tmp_path):
+def test_running_claim_of_another_worker_is_left_alone(tmp_path, monkeypatch):
+    from reslib.resources import storage
+
     blob = _blob(media.image(tmp_path))
     DerivedFile.objects.create(blob=blob, kind="thumbnail", state=State.RUNNING, attempts=1)
+    copies = []
+    real = storage.local_copy
+    monkeypatch.setattr(storage, "local_copy", lambda *a, **k: copies.append(a) or real(*a, **k))
     assert derived.make_all(blob.pk) == {"thumbnail": "running"}
+    assert copies == []  # nothing to do here: the file is not fetched (a full download on S3)
     assert derived.make_all(999_999) == {}  # a blob deleted meanwhile is not an error
 
 
