@@ -27,6 +27,10 @@ class DomainError(Exception):
     def as_dict(self) -> dict:
         return {"code": self.code, "message": str(self.message), "fields": self.fields}
 
+    def messages(self) -> list[str]:
+        """What to show a person: one line per error."""
+        return [str(self.message)]
+
 
 class ValidationFailed(DomainError):
     """Input is wrong: one or more (field, code, message) errors. The first one names the error as a whole."""
@@ -52,6 +56,9 @@ class ValidationFailed(DomainError):
 
     def messages_for(self, field: str) -> list[str]:
         return [str(m) for f, _c, m in self.errors if f == field]
+
+    def messages(self) -> list[str]:
+        return [str(m) for _f, _c, m in self.errors]
 
 
 class FieldErrors:
