@@ -32,3 +32,7 @@ def administered_organization_ids(user) -> set[int]:
 def is_province_admin(user, province_code: str | None = None) -> bool:
     codes = administered_province_codes(user)
     return bool(codes) if province_code is None else province_code in codes
+
+
+def is_operator_or_province_admin(user, province_code: str | None = None) -> bool:
+    return is_operator(user) or is_province_admin(user, province_code)

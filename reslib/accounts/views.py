@@ -10,19 +10,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from reslib.core.errors import NotFound, ValidationFailed
+from reslib.core.forms import add_service_errors
 from reslib.libraries.models import TeamMember
 
 from . import services
 from .forms import LoginForm, RegisterForm, TokenForm
 from .models import ApiToken, RoleGrant
-
-
-def add_domain_errors(form, error: ValidationFailed, *, field_map=None) -> None:
-    """Put a service's (field, code, message) errors beside the form's fields (unknown fields: above the form)."""
-    field_map = field_map or {}
-    for field, _code, message in error.errors:
-        field = field_map.get(field, field)
-        form.add_error(field if field in form.fields else None, str(message))
 
 
 class ResLibLoginView(LoginView):
@@ -47,7 +40,7 @@ def register(request):
                 email=data["email"], phone=data["phone"], learner_category=data["learner_category"],
             )
         except ValidationFailed as exc:
-            add_domain_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Welcome to ResLib, %(name)s! Your account is ready.") % {"name": user.display_name})
@@ -101,7 +94,7 @@ def create_token(request):
     try:
         token, raw = services.create_api_token(request.user, name=form.cleaned_data["name"])
     except ValidationFailed as exc:
-        add_domain_errors(form, exc)
+        add_service_errors(form, exc)
         return _render_tokens(request, form=form, status=400)
     # The raw token is shown in this one response and never again (only its hash is stored).
     return _render_tokens(request, new_token={"token": token, "raw": raw})

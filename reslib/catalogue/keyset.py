@@ -10,6 +10,7 @@ import base64
 import binascii
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
 
@@ -41,23 +42,28 @@ def decode(cursor: str | None) -> tuple[dt.datetime, int] | None:
         return None
 
 
-def paginate(queryset: QuerySet, cursor: str | None, *, limit: int, field: str = "created_at") -> KeysetPage:
+def paginate(queryset: QuerySet, cursor: str | None, *, limit: int) -> KeysetPage:
     """One page of `queryset` newest first, after `cursor`. Runs exactly one query."""
     key = decode(cursor)
-    qs = queryset.order_by(f"-{field}", "-pk")
+    qs = queryset.order_by("-created_at", "-pk")
     if key is not None:
         stamp, pk = key
-        qs = qs.filter(Q(**{f"{field}__lt": stamp}) | Q(**{field: stamp, "pk__lt": pk}))
+        qs = qs.filter(Q(created_at__lt=stamp) | Q(created_at=stamp, pk__lt=pk))
     rows = list(qs[: limit + 1])
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode(_value(last, field), last.pk)
+        next_cursor = encode(last.created_at, last.pk)
     return KeysetPage(items=rows, next_cursor=next_cursor, is_first=key is None)
 
 
-def _value(obj, field: str):
-    for part in field.split("__"):
-        obj = getattr(obj, part)
-    return obj
+def page_links(page: KeysetPage, path: str, params: dict | None = None) -> dict[str, str]:
+    """The "next page" and "first page" links of a page of the list at `path`, keeping its `params` (filters);
+    empty when there is no such page (see _keyset_nav.html)."""
+    params = params or {}
+    query = urlencode(params)
+    return {
+        "next_url": "?" + urlencode({**params, "cursor": page.next_cursor}) if page.next_cursor else "",
+        "first_url": "" if page.is_first else (f"{path}?{query}" if query else path),
+    }

@@ -21,6 +21,7 @@ from django.utils.translation import pgettext_lazy
 from reslib.core.errors import ValidationFailed
 from reslib.libraries.policies import visible_libraries
 from reslib.orgs.models import Major, Organization
+from reslib.resources.indexing import moderation_excluded
 from reslib.resources.models import Resource, ResourceVersion
 from reslib.resources.policies import search_visibility, visible_resources
 from reslib.search import services as search_services
@@ -79,8 +80,13 @@ SNIPPET_LENGTH = 160
 def published_resources(user):
     """What the catalogue lists: resources the user may see (resources.policies.visible_resources) that have a
     published version and are neither blocked nor withdrawn — the same set the search index holds."""
-    return (visible_resources(user).filter(published_version__isnull=False, withdrawn_at__isnull=True)
-            .exclude(moderation_state=Resource.Moderation.BLOCKED))
+    return moderation_excluded(visible_resources(user).filter(published_version__isnull=False))
+
+
+def with_rows(resources):
+    """What a resource row (a list entry or a search hit) shows besides the resource: its library, and the published
+    version with its major and contributing institution."""
+    return resources.select_related("library", "published_version__major", "published_version__contributing_org")
 
 
 # --- safe highlights ---------------------------------------------------------------------------------------------
@@ -329,8 +335,7 @@ def _hit_views(user, hits) -> list[HitView]:
     if not pks:
         return []
     resources = {
-        r.pk: r for r in published_resources(user).filter(pk__in=pks)
-        .select_related("library", "published_version__major", "published_version__contributing_org")
+        r.pk: r for r in with_rows(published_resources(user).filter(pk__in=pks))
     }
     views: list[HitView] = []
     for hit in hits:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
-from reslib.libraries.models import PUBLIC_STATUSES, Library, LibraryHost
+from reslib.libraries import queries as library_queries
+from reslib.libraries.models import PUBLIC_STATUSES, Library
 from reslib.libraries.policies import visible_libraries
 from reslib.orgs.models import Major, Organization
 from reslib.resources.forms import knowledge_point_tree
@@ -32,6 +33,7 @@ from .searching import (
     SearchRequest,
     published_resources,
     run_search,
+    with_rows,
 )
 
 V = ResourceVersion
@@ -43,7 +45,7 @@ ORG_FRAGMENT_SIZE = 5
 SEARCH_PAGE_SIZE = 20
 SUGGESTIONS = 8
 
-# Featured order on the home page: libraries furthest along first, then the newest.
+# Featured order of libraries (home and major pages): furthest along first, then the newest.
 LIBRARY_STATUS_RANK = Case(
     When(status=Library.Status.RECOMMENDED_NATIONAL, then=Value(0)),
     When(status=Library.Status.ACCEPTED, then=Value(1)),
@@ -54,8 +56,13 @@ LIBRARY_STATUS_RANK = Case(
 )
 
 
-def _with_rows(qs):
-    return qs.select_related("library", "published_version__major", "published_version__contributing_org")
+def _featured_libraries(user, condition: Q, *, limit: int) -> list[Library]:
+    """The libraries the user may see that match `condition`, furthest along first, then the newest."""
+    return list(
+        library_queries.listed(user).filter(condition)
+        .annotate(rank=LIBRARY_STATUS_RANK)
+        .order_by("rank", "-created_at", "-id")[:limit]
+    )
 
 
 def _library_cards(user, libraries: list[Library]) -> list[Library]:
@@ -74,16 +81,9 @@ def _library_cards(user, libraries: list[Library]) -> list[Library]:
 
 def home(request):
     user = request.user
-    featured = list(
-        visible_libraries(user)
-        .filter(status__in=PUBLIC_STATUSES)
-        .select_related("province", "core_major")
-        .prefetch_related(Prefetch("hosts", queryset=LibraryHost.objects.select_related("organization")))
-        .annotate(rank=LIBRARY_STATUS_RANK)
-        .order_by("rank", "-created_at", "-id")[:HOME_LIBRARIES]
-    )
+    featured = _featured_libraries(user, Q(status__in=PUBLIC_STATUSES), limit=HOME_LIBRARIES)
     newest = list(
-        _with_rows(published_resources(user)).order_by("-published_version__published_at", "-id")[:HOME_RESOURCES]
+        with_rows(published_resources(user)).order_by("-published_version__published_at", "-id")[:HOME_RESOURCES]
     )
     return render(request, "catalogue/home.html", {
         "featured": _library_cards(user, featured), "newest": newest,
@@ -171,6 +171,20 @@ def suggest(request):
 # --- library catalogue --------------------------------------------------------------------------------------------
 
 
+def _branches(tree: list[tuple]) -> dict[int, list[int]]:
+    """Each knowledge point's id with the ids of every point below it. `tree` is depth-first with depths, so a
+    branch is its point and the deeper points right after it."""
+    branches = {}
+    for index, (point, depth) in enumerate(tree):
+        ids = [point.pk]
+        for below, below_depth in tree[index + 1:]:
+            if below_depth <= depth:
+                break
+            ids.append(below.pk)
+        branches[point.pk] = ids
+    return branches
+
+
 def library_catalogue(request, library_id: int):
     user = request.user
     library = get_object_or_404(visible_libraries(user).select_related("core_major", "province"), pk=library_id)
@@ -184,9 +198,7 @@ def library_catalogue(request, library_id: int):
              for code, label in V.Type.choices if type_counts.get(code)]
 
     tree = knowledge_point_tree(library)
-    children: dict[int | None, list[int]] = {}
-    for point, _depth in tree:
-        children.setdefault(point.parent_id, []).append(point.pk)
+    branches = _branches(tree)
     # (point, published version) pairs of the visible resources: one query; counts include the whole branch and
     # count a resource once even when it is tagged with a point and its sub-point.
     through = V.knowledge_points.through
@@ -196,20 +208,7 @@ def library_catalogue(request, library_id: int):
     ).values_list("knowledgepoint_id", "resourceversion_id"):
         tagged.setdefault(point_id, set()).add(version_id)
 
-    def branch(point_id: int) -> list[int]:
-        ids, stack = [], [point_id]
-        while stack:
-            current = stack.pop()
-            ids.append(current)
-            stack.extend(children.get(current, []))
-        return ids
-
-    branch_counts = {}
-    for point, _depth in tree:
-        versions: set[int] = set()
-        for pid in branch(point.pk):
-            versions |= tagged.get(pid, set())
-        branch_counts[point.pk] = len(versions)
+    branch_counts = {pk: len(set().union(*(tagged.get(i, ()) for i in ids))) for pk, ids in branches.items()}
 
     selected_point = None
     point_param = request.GET.get("point", "")
@@ -219,14 +218,14 @@ def library_catalogue(request, library_id: int):
         if selected_point is None:
             raise Http404
         listed = listed.filter(published_version_id__in=through.objects.filter(
-            knowledgepoint_id__in=branch(selected_point.pk)).values("resourceversion_id"))
+            knowledgepoint_id__in=branches[selected_point.pk]).values("resourceversion_id"))
     selected_type = request.GET.get("type", "")
     if selected_type:
         if selected_type not in V.Type.values:
             raise Http404
         listed = listed.filter(published_version__resource_type=selected_type)
 
-    page = keyset.paginate(_with_rows(listed), request.GET.get("cursor"), limit=PAGE_SIZE)
+    page = keyset.paginate(with_rows(listed), request.GET.get("cursor"), limit=PAGE_SIZE)
     base_params = {k: v for k, v in (("point", point_param), ("type", selected_type)) if v}
     for entry in types:
         entry["url"] = "?" + urlencode({**base_params, "type": entry["code"]})
@@ -242,8 +241,7 @@ def library_catalogue(request, library_id: int):
         "all_types_url": "?" + urlencode({k: v for k, v in base_params.items() if k != "type"}),
         "all_points_url": "?" + urlencode({k: v for k, v in base_params.items() if k != "point"}),
         "page": page,
-        "next_url": "?" + urlencode({**base_params, "cursor": page.next_cursor}) if page.next_cursor else "",
-        "first_url": "?" + urlencode(base_params) if not page.is_first else "",
+        **keyset.page_links(page, request.path, base_params),
         "library_hidden": [("library", library.pk)],
     })
 
@@ -254,29 +252,20 @@ def library_catalogue(request, library_id: int):
 def major_detail(request, code: str):
     user = request.user
     major = get_object_or_404(Major, code=code)
-    libraries = list(
-        visible_libraries(user)
-        .filter(Q(core_major=major) | Q(pk__in=Library.served_majors.through.objects.filter(major=major)
-                                        .values("library_id")))
-        .select_related("province", "core_major")
-        .prefetch_related(Prefetch("hosts", queryset=LibraryHost.objects.select_related("organization")))
-        .annotate(rank=LIBRARY_STATUS_RANK)
-        .order_by("rank", "-created_at", "-id")[: MAJOR_LIBRARIES + 1]
-    )
+    libraries = _featured_libraries(user, library_queries.serving_major(major), limit=MAJOR_LIBRARIES + 1)
     more_libraries = len(libraries) > MAJOR_LIBRARIES
     libraries = _library_cards(user, libraries[:MAJOR_LIBRARIES])
     for lib in libraries:
         lib.is_core = lib.core_major_id == major.pk
     resources = published_resources(user).filter(published_version__major=major)
-    page = keyset.paginate(_with_rows(resources), request.GET.get("cursor"), limit=PAGE_SIZE)
+    page = keyset.paginate(with_rows(resources), request.GET.get("cursor"), limit=PAGE_SIZE)
     return render(request, "catalogue/major.html", {
         "major": major,
         "libraries": libraries,
         "more_libraries": more_libraries,
         "libraries_url": reverse("libraries:list") + "?" + urlencode({"major": major.pk}),
         "page": page,
-        "next_url": "?" + urlencode({"cursor": page.next_cursor}) if page.next_cursor else "",
-        "first_url": request.path if not page.is_first else "",
+        **keyset.page_links(page, request.path),
         "search_url": reverse("catalogue:search") + "?" + urlencode({"major": major.code}),
     })
 
@@ -291,12 +280,11 @@ def _contributed(user, org):
 def organization_resources(request, pk: int):
     """All published resources an institution contributed that the user may see, newest first."""
     org = get_object_or_404(Organization.objects.select_related("province"), pk=pk)
-    page = keyset.paginate(_with_rows(_contributed(request.user, org)), request.GET.get("cursor"), limit=PAGE_SIZE)
+    page = keyset.paginate(with_rows(_contributed(request.user, org)), request.GET.get("cursor"), limit=PAGE_SIZE)
     return render(request, "catalogue/organization.html", {
         "org": org,
         "page": page,
-        "next_url": "?" + urlencode({"cursor": page.next_cursor}) if page.next_cursor else "",
-        "first_url": request.path if not page.is_first else "",
+        **keyset.page_links(page, request.path),
         "search_url": reverse("catalogue:search") + "?" + urlencode({"institution": org.pk}),
     })
 
@@ -305,7 +293,7 @@ def organization_resources_fragment(request, pk: int):
     """htmx: the "resources contributed" section of the institution page (the orgs app loads it)."""
     org = get_object_or_404(Organization, pk=pk)
     contributed = _contributed(request.user, org)
-    rows = list(_with_rows(contributed).order_by("-created_at", "-id")[: ORG_FRAGMENT_SIZE + 1])
+    rows = list(with_rows(contributed).order_by("-created_at", "-id")[: ORG_FRAGMENT_SIZE + 1])
     return render(request, "catalogue/_organization_resources.html", {
         "org": org, "rows": rows[:ORG_FRAGMENT_SIZE], "has_more": len(rows) > ORG_FRAGMENT_SIZE,
     })

@@ -7,6 +7,7 @@ from ninja.pagination import paginate
 
 from reslib.accounts import roles
 
+from . import audit
 from .api import LOGGED_IN, ErrorOut, Paginated, current_user
 from .errors import PermissionDenied
 from .models import AuditEntry
@@ -38,20 +39,9 @@ class AuditEntryOut(Schema):
 @paginate(Paginated)
 def list_audit_entries(request, actor: str = "", action: str = "", target_type: str = "",
                        since: datetime.datetime | None = None, until: datetime.datetime | None = None):
-    """`actor` is a username; `action` matches a code or a prefix ending in "." (e.g. `library.`);
+    """`actor` is a username (any case); `action` matches a code prefix (e.g. `library.` or `library.create`);
     `target_type` is e.g. `libraries.library`; `since`/`until` bound the time (ISO 8601)."""
     if not roles.is_operator(current_user(request)):
         raise PermissionDenied()
-    qs = AuditEntry.objects.order_by("-created_at", "-id")
-    if actor:
-        qs = qs.filter(actor_username=actor.strip())
-    if action:
-        action = action.strip()
-        qs = qs.filter(action__startswith=action) if action.endswith(".") else qs.filter(action=action)
-    if target_type:
-        qs = qs.filter(target_type=target_type.strip())
-    if since:
-        qs = qs.filter(created_at__gte=since)
-    if until:
-        qs = qs.filter(created_at__lt=until)
-    return qs
+    return audit.filter_entries(AuditEntry.objects.order_by("-created_at", "-id"), actor=actor, action=action,
+                                target_type=target_type, since=since, until=until)

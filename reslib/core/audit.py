@@ -1,4 +1,5 @@
-"""Writing audit entries. Called by services inside their transaction, so the entry commits with the change."""
+"""Writing audit entries (services call record() inside their transaction, so the entry commits with the change)
+and filtering them for the operators' audit log page and API."""
 
 from django.db import transaction
 
@@ -34,3 +35,21 @@ def snapshot(instance, fields: list[str]) -> dict:
             value = value.isoformat()
         data[name] = value
     return data
+
+
+def filter_entries(entries, *, actor: str = "", action: str = "", target_type: str = "", since=None, until=None):
+    """The audit log's filters, the same on the page and in the API: `actor` is a username in any case, `action` a
+    code prefix ("library." or "library.create"), `target_type` e.g. "libraries.library"; `since` (inclusive) and
+    `until` (exclusive) are aware datetimes. Empty values do not filter."""
+    actor, action, target_type = actor.strip(), action.strip(), target_type.strip()
+    if actor:
+        entries = entries.filter(actor_username__iexact=actor)
+    if action:
+        entries = entries.filter(action__startswith=action)
+    if target_type:
+        entries = entries.filter(target_type=target_type)
+    if since is not None:
+        entries = entries.filter(created_at__gte=since)
+    if until is not None:
+        entries = entries.filter(created_at__lt=until)
+    return entries

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from reslib.accounts import roles
 
+from . import audit
 from .models import AuditEntry
 
 AUDIT_PAGE_SIZE = 50
@@ -37,21 +38,19 @@ class AuditFilterForm(forms.Form):
             self.add_error("date_to", _("The end date must not be before the start date."))
         return data
 
-    def apply(self, qs):
+    def apply(self, entries):
         data = self.cleaned_data
-        if data.get("actor"):
-            qs = qs.filter(actor_username__iexact=data["actor"].strip())
-        if data.get("action"):
-            qs = qs.filter(action__startswith=data["action"].strip())
-        if data.get("target_type"):
-            qs = qs.filter(target_type=data["target_type"])
         tz = timezone.get_current_timezone()
-        if data.get("date_from"):
-            qs = qs.filter(created_at__gte=datetime.datetime.combine(data["date_from"], datetime.time.min, tz))
-        if data.get("date_to"):
-            end = datetime.datetime.combine(data["date_to"] + datetime.timedelta(days=1), datetime.time.min, tz)
-            qs = qs.filter(created_at__lt=end)
-        return qs
+
+        def start_of(day):
+            return datetime.datetime.combine(day, datetime.time.min, tz)
+
+        # The dates are whole days in the site's time zone: from the start of the first to the end of the last.
+        return audit.filter_entries(
+            entries, actor=data["actor"], action=data["action"], target_type=data["target_type"],
+            since=start_of(data["date_from"]) if data["date_from"] else None,
+            until=start_of(data["date_to"] + datetime.timedelta(days=1)) if data["date_to"] else None,
+        )
 
 
 def _compact(value) -> str:

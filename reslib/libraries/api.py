@@ -6,7 +6,7 @@ like one that does not exist.
 
 from typing import Literal
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 from ninja import Router
 from ninja.pagination import paginate
@@ -16,8 +16,8 @@ from reslib.core.api import COMMON_ERRORS, LOGGED_IN, ErrorOut, Paginated, Statu
 from reslib.core.errors import NotFound, PermissionDenied, ValidationFailed
 from reslib.core.models import AuditEntry
 
-from . import policies, services
-from .models import Library, LibraryHost, LibraryParticipant, TeamMember
+from . import policies, queries, services
+from .models import Library, LibraryParticipant, TeamMember
 from .schemas import (
     ActionList,
     HistoryEntryOut,
@@ -39,18 +39,9 @@ StatusFilter = Literal[tuple(Library.Status.values)]
 WRITE_ERRORS = {**COMMON_ERRORS, 409: ErrorOut}
 
 
-def _listed(user):
-    hosts = LibraryHost.objects.select_related("organization").order_by("position")
-    return (
-        policies.visible_libraries(user)
-        .select_related("province", "core_major")
-        .prefetch_related(Prefetch("hosts", queryset=hosts))
-    )
-
-
 def _detailed(user):
     participants = LibraryParticipant.objects.select_related("organization").order_by("organization__name", "pk")
-    return _listed(user).prefetch_related("served_majors", Prefetch("participants", queryset=participants))
+    return queries.listed(user).prefetch_related("served_majors", Prefetch("participants", queryset=participants))
 
 
 def _visible(request, library_id: int, *, detailed: bool = False) -> Library:
@@ -71,20 +62,8 @@ def _application(payload: LibraryIn) -> services.LibraryApplication:
 def list_libraries(request, province: str = "", level: LevelFilter | None = None,
                    status: StatusFilter | None = None, major: int | None = None, q: str = ""):
     """`major` (id) matches the core or a served major; `q` matches part of the name."""
-    qs = _listed(request.user)
-    if province:
-        qs = qs.filter(province_id=province)
-    if level:
-        qs = qs.filter(level=level)
-    if status:
-        qs = qs.filter(status=status)
-    if major is not None:
-        qs = qs.filter(Q(core_major_id=major) | Q(pk__in=Library.served_majors.through.objects.filter(
-            major_id=major).values("library_id")))
-    q = q.strip()
-    if q:
-        qs = qs.filter(name__icontains=q)
-    return qs.order_by("-created_at", "-id")
+    return queries.filtered(queries.listed(request.user), q=q, province=province, level=level, status=status,
+                            major=major)
 
 
 @router.post("", auth=LOGGED_IN, response={201: LibraryDetailOut, **COMMON_ERRORS},

@@ -140,10 +140,14 @@ def _first_of_month(day: datetime.date, months_back: int) -> datetime.date:
     return datetime.date(index // 12, index % 12 + 1, 1)
 
 
-def load(*, stdout=None) -> dict:
-    """Create the demo data. Refuses in production mode and on a database that already has users."""
+def refuse_unless_debug() -> None:
     if not settings.DEBUG:
         raise DemoRefused("Demo data only loads in debug mode (RESLIB_DEBUG=1); this site runs in production mode.")
+
+
+def load(*, stdout=None) -> dict:
+    """Create the demo data. Refuses in production mode and on a database that already has users."""
+    refuse_unless_debug()
     if User.objects.exists():
         raise DemoRefused("The database already has users; demo data only loads into an empty database.")
 

@@ -8,6 +8,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from reslib.core.forms import ServiceErrorsMixin
 from reslib.orgs.models import Major, Organization, Region
 
 from .models import MAX_HOSTS, MAX_SERVED_MAJORS, Library, TeamMember
@@ -54,7 +55,7 @@ class LibraryFilterForm(forms.Form):
                              help_text=_("Matches the core major or a served major."))
 
 
-class LibraryApplicationForm(forms.Form):
+class LibraryApplicationForm(ServiceErrorsMixin, forms.Form):
     """The application form. Hosts come as up to three ordered selects host_1..host_3."""
 
     name = forms.CharField(label=_("Library name"), max_length=128,
@@ -153,11 +154,6 @@ class LibraryApplicationForm(forms.Form):
             build_end=data.get("build_end"),
         )
 
-    def add_service_errors(self, exc) -> None:
-        for field, _code, message in exc.errors:
-            target = self.FIELD_FOR_SERVICE_FIELD.get(field, field)
-            self.add_error(target if target in self.fields else None, str(message))
-
 
 class TransitionForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), required=False, max_length=2000,
@@ -167,14 +163,9 @@ class TransitionForm(forms.Form):
 TEAM_ROLE_CHOICES = [(r.value, r.label) for r in TeamMember.Role if r != TeamMember.Role.LEAD]
 
 
-class TeamMemberForm(forms.Form):
+class TeamMemberForm(ServiceErrorsMixin, forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150,
                                help_text=_("The person must belong to a host or participating institution."))
     role = forms.ChoiceField(label=_("Role"), choices=TEAM_ROLE_CHOICES)
 
     FIELD_FOR_SERVICE_FIELD = {"user": "username"}
-
-    def add_service_errors(self, exc) -> None:
-        for field, _code, message in exc.errors:
-            target = self.FIELD_FOR_SERVICE_FIELD.get(field, field)
-            self.add_error(target if target in self.fields else None, str(message))

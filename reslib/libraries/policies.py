@@ -71,4 +71,4 @@ def can_perform(user, library: Library, actor: str) -> bool:
 
 
 def can_view_workbench(user) -> bool:
-    return roles.is_operator(user) or roles.is_province_admin(user)
+    return roles.is_operator_or_province_admin(user)

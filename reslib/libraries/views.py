@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,14 +14,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from reslib.accounts import roles
-from reslib.core.errors import DomainError, IllegalTransition, NotFound, PermissionDenied, ValidationFailed
+from reslib.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from reslib.core.models import AuditEntry
 from reslib.orgs.models import Region
 
-from . import policies, services
+from . import policies, queries, services
 from .forms import LibraryApplicationForm, LibraryFilterForm, TeamMemberForm, TransitionForm
 from .lifecycle import LIFECYCLE
-from .models import Library, LibraryHost, LibraryParticipant, TeamMember
+from .models import Library, LibraryParticipant, TeamMember
 
 PAGE_SIZE = 20
 
@@ -38,10 +38,6 @@ def _refuse(request, message, *, status=403):
     return render(request, "libraries/refused.html", {"message": message}, status=status)
 
 
-def _hosts_prefetch():
-    return Prefetch("hosts", queryset=LibraryHost.objects.select_related("organization").order_by("position"))
-
-
 def _visible_library(request, pk) -> Library:
     """The library if this user may see it; 404 otherwise (invisible objects do not exist for the user)."""
     return get_object_or_404(policies.visible_libraries(request.user).select_related("province", "core_major"), pk=pk)
@@ -51,25 +47,8 @@ def _visible_library(request, pk) -> Library:
 
 def library_list(request):
     form = LibraryFilterForm(request.GET or None)
-    libraries = (
-        policies.visible_libraries(request.user)
-        .select_related("province", "core_major")
-        .prefetch_related(_hosts_prefetch())
-        .order_by("-created_at", "-id")
-    )
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        if data.get("q"):
-            libraries = libraries.filter(name__icontains=data["q"].strip())
-        if data.get("province"):
-            libraries = libraries.filter(province=data["province"])
-        if data.get("level"):
-            libraries = libraries.filter(level=data["level"])
-        if data.get("status"):
-            libraries = libraries.filter(status=data["status"])
-        if data.get("major"):
-            served = Library.served_majors.through.objects.filter(major=data["major"]).values("library_id")
-            libraries = libraries.filter(Q(core_major=data["major"]) | Q(pk__in=served))
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    libraries = queries.filtered(queries.listed(request.user), **filters)
     page_obj = Paginator(libraries, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "libraries/list.html", {
         "form": form,
@@ -213,17 +192,7 @@ def library_transition(request, pk, action):
 
 
 def _transition_failed(request, library, action, exc, reason):
-    if isinstance(exc, ValidationFailed):
-        errors = [str(m) for _f, _c, m in exc.errors]
-    else:
-        errors = [str(exc.message)]
-    if isinstance(exc, PermissionDenied):
-        status = 403
-    elif isinstance(exc, IllegalTransition):
-        status = 409
-    else:
-        status = exc.http_status or 400
-    return _render_action_errors(request, library, action, errors, reason, status=status)
+    return _render_action_errors(request, library, action, exc.messages(), reason, status=exc.http_status)
 
 
 def _render_action_errors(request, library, action, errors, reason, *, status):
@@ -370,7 +339,7 @@ def workbench(request):
     pending = (
         libraries.filter(status=Library.Status.SUBMITTED)
         .select_related("province", "core_major", "created_by")
-        .prefetch_related(_hosts_prefetch())
+        .prefetch_related(queries.hosts_prefetch())
         .order_by("submitted_at", "id")
     )
     counts = dict(libraries.order_by().values_list("status").annotate(n=Count("id")))

@@ -8,10 +8,10 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from reslib.accounts import roles
 from reslib.core import audit
 from reslib.core.errors import FieldErrors, PermissionDenied
 
+from . import policies
 from .models import Major, Organization, Region
 from .validators import validate_credit_code
 
@@ -33,13 +33,9 @@ ORG_FIELDS = ["name", "type", "credit_code", "province", "city", "address", "con
               "contact_email"]
 
 
-def can_register_organization(user, province_code: str) -> bool:
-    return roles.is_operator(user) or roles.is_province_admin(user, province_code)
-
-
 def create_organization(data: OrganizationData, *, by) -> Organization:
     """Register an institution (operators anywhere, province administrators in their own province)."""
-    if not can_register_organization(by, data.province):
+    if not policies.can_register_organization(by, data.province):
         raise PermissionDenied(_("Only a platform operator or this province's administrator can register "
                                  "institutions."), code="org.create_denied")
     errors = FieldErrors()

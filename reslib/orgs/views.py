@@ -11,19 +11,16 @@ from django.contrib import messages
 from reslib.accounts import roles
 from reslib.core.errors import PermissionDenied as DomainPermissionDenied
 from reslib.core.errors import ValidationFailed
+from reslib.core.forms import add_service_errors
 from reslib.libraries.models import LibraryHost
 from reslib.libraries.policies import visible_libraries
 
-from . import services
+from . import policies, services
 from .forms import MajorFilterForm, OrganizationFilterForm, OrganizationForm, city_choices
 from .models import Major, Organization, Region
 
 ORG_PAGE_SIZE = 20
 MAJOR_PAGE_SIZE = 100
-
-
-def may_register_any(user) -> bool:
-    return roles.is_operator(user) or roles.is_province_admin(user)
 
 
 def organization_list(request):
@@ -39,7 +36,7 @@ def organization_list(request):
             orgs = orgs.filter(type=data["type"])
     page_obj = Paginator(orgs.order_by("name", "pk"), ORG_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "orgs/organization_list.html", {
-        "form": form, "page_obj": page_obj, "can_create": may_register_any(request.user),
+        "form": form, "page_obj": page_obj, "can_create": policies.can_register_organization(request.user),
     })
 
 
@@ -59,7 +56,7 @@ def organization_create(request):
     user = request.user
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    if not may_register_any(user):
+    if not policies.can_register_organization(user):
         raise PermissionDenied
     province_codes = None if roles.is_operator(user) else sorted(roles.administered_province_codes(user))
     form = OrganizationForm(request.POST or None, province_codes=province_codes)
@@ -68,8 +65,7 @@ def organization_create(request):
         try:
             org = services.create_organization(data, by=user)
         except ValidationFailed as exc:
-            for field, _code, message in exc.errors:
-                form.add_error(field if field in form.fields else None, str(message))
+            add_service_errors(form, exc)
         except DomainPermissionDenied as exc:
             form.add_error("province", str(exc.message))
         else:

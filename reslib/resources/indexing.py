@@ -29,8 +29,8 @@ def doc_id(resource_id: int) -> str:
     return f"{KIND}:{resource_id}"
 
 
-def _moderation_excluded(qs: QuerySet) -> QuerySet:
-    """Blocked and withdrawn (下架) resources leave the index (moderation, issue 4)."""
+def moderation_excluded(qs: QuerySet) -> QuerySet:
+    """Blocked and withdrawn (下架) resources leave the index and the catalogue (moderation, issue 4)."""
     return qs.exclude(moderation_state=Resource.Moderation.BLOCKED).filter(withdrawn_at__isnull=True)
 
 
@@ -41,7 +41,7 @@ def _forced_members(resource: Resource) -> bool:
 
 def indexable_resources() -> QuerySet:
     qs = Resource.objects.filter(published_version__isnull=False, library__status__in=PUBLIC_STATUSES)
-    return _moderation_excluded(qs)
+    return moderation_excluded(qs)
 
 
 def _with_related(qs: QuerySet) -> QuerySet:

@@ -1,6 +1,5 @@
 """`reslib load_demo`: load the Chinese demo data set (debug mode only, empty database only)."""
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -19,14 +18,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, if_empty=False, **options):
-        if not settings.DEBUG:
-            raise CommandError("Demo data only loads in debug mode (RESLIB_DEBUG=1); this site runs in production mode.")
-        if if_empty and User.objects.exists():
-            if options["verbosity"] >= 1:
-                self.stdout.write("The database already has users; demo data not loaded.")
-            return
         say = self.stdout.write if options["verbosity"] >= 1 else (lambda msg: None)
         try:
+            # Before --if-empty: in production mode even a run that would do nothing fails loudly.
+            demo.refuse_unless_debug()
+            if if_empty and User.objects.exists():
+                say("The database already has users; demo data not loaded.")
+                return
             with transaction.atomic():  # all of it or nothing
                 loaded = demo.load(stdout=self.stdout if options["verbosity"] >= 1 else None)
                 demo_resources.load(loaded["libraries"][0], loaded["users"], say)
