@@ -117,6 +117,12 @@ def error_response(code: str, message, status: int, fields=None, **extra) -> Jso
     return JsonResponse({"error": body}, status=status, json_dumps_params={"ensure_ascii": False})
 
 
+def domain_error_response(exc: DomainError) -> JsonResponse:
+    """A service's error in the API's error shape, with its own status (also for plain views such as tus)."""
+    data = exc.as_dict()
+    return error_response(data.pop("code"), data.pop("message"), exc.http_status, data.pop("fields"), **data)
+
+
 def _validation_fields(errors: list[dict]) -> dict:
     fields: dict[str, list[dict]] = {}
     for err in errors:
@@ -144,8 +150,7 @@ api = NinjaAPI(
 
 @api.exception_handler(DomainError)
 def _domain_error(request, exc: DomainError):
-    data = exc.as_dict()
-    return error_response(data.pop("code"), data.pop("message"), exc.http_status, data.pop("fields"), **data)
+    return domain_error_response(exc)
 
 
 @api.exception_handler(NinjaValidationError)

@@ -5,7 +5,7 @@ Every lookup goes through policies.visible_resources(user) / visible_libraries(u
 see answers 404 (`resource.not_found`), exactly like one that does not exist. Refused actions answer 403.
 """
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -13,12 +13,12 @@ from ninja import Router
 from ninja.pagination import paginate
 
 from reslib.core.api import COMMON_ERRORS, LOGGED_IN, ErrorOut, Paginated, Status, as_list, current_user
-from reslib.core.errors import NotFound, PermissionDenied, ValidationFailed
+from reslib.core.errors import NotFound, PermissionDenied
 from reslib.libraries import policies as library_policies
 
-from . import policies, services
+from . import policies, services, spec, uploads
 from .forms import knowledge_point_tree
-from .models import KnowledgePoint, Resource, ResourceVersion, Upload, VersionAuthor, VersionFile
+from .models import KnowledgePoint, Resource, ResourceVersion, VersionAuthor, VersionFile
 from .schemas import (
     AttachIn,
     CommitmentOut,
@@ -36,8 +36,6 @@ from .services import Author, ResourceMetadata
 
 router = Router(tags=["resources"])
 
-V = ResourceVersion
-VS = ResourceVersion.State
 WRITE_ERRORS = {**COMMON_ERRORS, 409: ErrorOut}
 EXTERNAL_LABEL = _("External link")
 
@@ -93,23 +91,6 @@ def _summary(resource: Resource, version: ResourceVersion) -> dict:
     }
 
 
-def _findings(version) -> list[dict]:
-    try:
-        from .spec import finding_message
-    except ImportError:  # pragma: no cover
-        def finding_message(finding):
-            return finding.get("message", "")
-    out = []
-    for finding in version.check_findings or []:
-        try:
-            message = str(finding_message(finding))
-        except Exception:  # pragma: no cover
-            message = str(finding.get("message", ""))
-        out.append({"level": finding.get("level", "warning"), "code": finding.get("code", ""), "message": message,
-                    "file": finding.get("file", "") or ""})
-    return out
-
-
 def _detail(request, resource: Resource, version: ResourceVersion | None = None) -> dict:
     is_team = policies.can_view_unpublished(request.user, resource)
     version = version or (resource.latest_version if is_team else resource.published_version)
@@ -121,8 +102,6 @@ def _detail(request, resource: Resource, version: ResourceVersion | None = None)
                           "knowledge_points", Prefetch("files", queryset=VersionFile.objects.select_related("blob")))
         .get(pk=version.pk)
     )
-    from .views import CC_LINKS
-
     data = _summary(resource, version)
     files = []
     for f in version.files.all():
@@ -133,9 +112,7 @@ def _detail(request, resource: Resource, version: ResourceVersion | None = None)
             "download_url": reverse("resources:download", args=[resource.pk, f.pk]),
             "stream_url": reverse("resources:stream", args=[resource.pk, f.pk]),
         })
-    versions = resource.versions.select_related("created_by").order_by("-number")
-    if not is_team:
-        versions = versions.filter(state__in=[VS.PUBLISHED, VS.SUPERSEDED])
+    versions = policies.visible_versions(request.user, resource).select_related("created_by").order_by("-number")
     data.update({
         "description": version.description,
         "keywords": list(version.keywords or []),
@@ -156,12 +133,12 @@ def _detail(request, resource: Resource, version: ResourceVersion | None = None)
             "licence": version.licence,
             "licence_label": str(version.get_licence_display()),
             "licence_text": version.licence_text,
-            "licence_url": CC_LINKS.get(version.licence, ""),
+            "licence_url": version.licence_url,
             "contributing_org": version.contributing_org,
             "platform_guarantee": not version.is_external,
         },
         "files": files,
-        "check_findings": _findings(version) if is_team else [],
+        "check_findings": spec.finding_rows(version) if is_team else [],
         "published_version": resource.published_version.number if resource.published_version_id else None,
         "latest_version": resource.latest_version.number if is_team and resource.latest_version_id else None,
         "versions": [{
@@ -180,11 +157,6 @@ def _fresh_detail(request, resource_id: int, version=None) -> dict:
 
 # --- resources --------------------------------------------------------------------------------------------------
 
-def _shown(field: str, value) -> Q:
-    return Q(**{f"published_version__{field}": value}) | Q(published_version__isnull=True,
-                                                          **{f"latest_version__{field}": value})
-
-
 @router.get("/libraries/{library_id}/resources", response={200: list[ResourceOut], 404: ErrorOut},
             summary="Resources of a library the caller may see")
 @paginate(Paginated)
@@ -193,15 +165,8 @@ def list_resources(request, library_id: int, type: str = "", major: int | None =
     """The public sees published versions; the library team also sees drafts (their latest version).
     Filters: `type` (resource type code), `major` (id), `knowledge_point` (id), `q` (part of the title)."""
     library = _library(request, library_id)
-    qs = policies.visible_resources(request.user).filter(library=library)
-    if type:
-        qs = qs.filter(_shown("resource_type", type))
-    if major is not None:
-        qs = qs.filter(_shown("major", major))
-    if knowledge_point is not None:
-        qs = qs.filter(_shown("knowledge_points", knowledge_point)).distinct()
-    if q.strip():
-        qs = qs.filter(_shown("title__icontains", q.strip()))
+    qs = services.filter_resources(policies.visible_resources(request.user).filter(library=library),
+                                   resource_type=type, major=major, knowledge_point=knowledge_point, title=q)
     qs = qs.select_related("published_version__major", "latest_version__major").order_by("-created_at", "-id")
     return _SummaryList(qs)
 
@@ -271,12 +236,6 @@ def start_version(request, resource_id: int, payload: NewVersionIn):
     return Status(201, _fresh_detail(request, resource_id))
 
 
-def _completed_upload(user, upload_id: str) -> Upload:
-    from .views import _completed_upload as lookup
-
-    return lookup(user, (upload_id or "").strip().rstrip("/").rsplit("/", 1)[-1])
-
-
 @router.post("/resources/{resource_id}/files", auth=LOGGED_IN, response={201: FileOut, **WRITE_ERRORS},
              summary="Attach a completed tus upload to the draft as main file or attachment")
 def attach_file(request, resource_id: int, payload: AttachIn):
@@ -287,7 +246,7 @@ def attach_file(request, resource_id: int, payload: AttachIn):
     if not policies.can_edit(user, resource):
         raise PermissionDenied(_("Only the library's lead and builders can change its resources."),
                                code="resource.edit_denied")
-    upload = _completed_upload(user, payload.upload_id)
+    upload = uploads.completed_upload(payload.upload_id, user=user)
     version_file = services.attach_file(resource.latest_version, upload.blob, role=payload.role,
                                         original_name=upload.filename or upload.blob.sha256[:12], by=user)
     blob = upload.blob

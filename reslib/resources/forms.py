@@ -10,6 +10,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from reslib.core.forms import ServiceErrorsMixin
 from reslib.orgs.models import Major, Organization
 
 from .models import KnowledgePoint, ResourceVersion, VersionFile
@@ -87,7 +88,7 @@ class ResourceFilterForm(forms.Form):
 REQUIRED_BY_SERVICE = {"title", "resource_type", "major", "originality", "licence", "contributing_org", "authors"}
 
 
-class ResourceForm(forms.Form):
+class ResourceForm(ServiceErrorsMixin, forms.Form):
     """Metadata and rights of a resource version. Authors come as parallel lists author_name / author_institution."""
 
     title = forms.CharField(label=_("Title"), required=False, max_length=300)
@@ -223,20 +224,12 @@ class ResourceForm(forms.Form):
             authors=[Author(name=r["name"], institution=r["institution"]) for r in self.author_rows],
         )
 
-    def add_service_errors(self, exc) -> None:
-        for field, _code, message in exc.errors:
-            self.add_error(field if field in self.fields else None, str(message))
 
-
-class FileUploadForm(forms.Form):
+class FileUploadForm(ServiceErrorsMixin, forms.Form):
     """The small-file form; large files go through the tus upload widget."""
 
     file = forms.FileField(label=_("File"))
     role = forms.ChoiceField(label=_("Role"), choices=VersionFile.Role.choices, initial=VersionFile.Role.MAIN)
-
-    def add_service_errors(self, exc) -> None:
-        for field, _code, message in exc.errors:
-            self.add_error(field if field in self.fields else None, str(message))
 
 
 class SubmitForm(forms.Form):
@@ -253,7 +246,7 @@ class NewVersionForm(forms.Form):
                                 widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class KnowledgePointForm(forms.Form):
+class KnowledgePointForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(label=_("Name"), required=False, max_length=200)
     kind = forms.ChoiceField(label=_("Kind"), choices=KnowledgePoint.Kind.choices, required=False)
     parent = forms.TypedChoiceField(label=_("Under"), required=False, coerce=int, empty_value=None)
@@ -263,10 +256,6 @@ class KnowledgePointForm(forms.Form):
         self.fields["parent"].choices = [("", _("— top level —"))] + [
             (p.pk, "　" * depth + p.name) for p, depth in points
         ]
-
-    def add_service_errors(self, exc) -> None:
-        for field, _code, message in exc.errors:
-            self.add_error(field if field in self.fields else None, str(message))
 
 
 class ImportForm(forms.Form):

@@ -233,6 +233,21 @@ class ResourceVersion(models.Model):
     def has_blocking_findings(self) -> bool:
         return any(f.get("level") == "error" for f in self.check_findings)
 
+    @property
+    def licence_url(self) -> str:
+        """The Creative Commons deed of the licence (in Chinese); empty for the other licences."""
+        return CC_DEED_URLS.get(self.licence, "")
+
+
+CC_DEED_URLS = {
+    ResourceVersion.Licence.CC_BY: "https://creativecommons.org/licenses/by/4.0/deed.zh-hans",
+    ResourceVersion.Licence.CC_BY_SA: "https://creativecommons.org/licenses/by-sa/4.0/deed.zh-hans",
+    ResourceVersion.Licence.CC_BY_ND: "https://creativecommons.org/licenses/by-nd/4.0/deed.zh-hans",
+    ResourceVersion.Licence.CC_BY_NC: "https://creativecommons.org/licenses/by-nc/4.0/deed.zh-hans",
+    ResourceVersion.Licence.CC_BY_NC_SA: "https://creativecommons.org/licenses/by-nc-sa/4.0/deed.zh-hans",
+    ResourceVersion.Licence.CC_BY_NC_ND: "https://creativecommons.org/licenses/by-nc-nd/4.0/deed.zh-hans",
+}
+
 
 class VersionAuthor(models.Model):
     """An author credited on a version (署名), in credit order: a platform user or a free name with institution."""

@@ -45,9 +45,27 @@ def can_view(user, resource: Resource) -> bool:
     return visible_resources(user).filter(pk=resource.pk).exists()
 
 
-def can_view_unpublished(user, resource: Resource) -> bool:
+def _sees_unpublished(user, library_id: int) -> bool:
     """Drafts and versions in review are seen by the library's team (and operators), never by the public."""
-    return roles.is_operator(user) or is_library_member(user, resource.library_id)
+    return roles.is_operator(user) or is_library_member(user, library_id)
+
+
+def can_view_unpublished(user, resource: Resource) -> bool:
+    return _sees_unpublished(user, resource.library_id)
+
+
+def can_view_unpublished_in(user, library: Library) -> bool:
+    """The same for a library's list: who sees its drafts there as the team does."""
+    return _sees_unpublished(user, library.pk)
+
+
+def visible_versions(user, resource: Resource) -> QuerySet:
+    """The versions of a resource a user may list: every one for its team, the published and superseded ones for
+    everybody else."""
+    versions = resource.versions.all()
+    if can_view_unpublished(user, resource):
+        return versions
+    return versions.filter(state__in=[ResourceVersion.State.PUBLISHED, ResourceVersion.State.SUPERSEDED])
 
 
 def can_create(user, library: Library) -> bool:

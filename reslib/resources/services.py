@@ -4,7 +4,7 @@ import decimal
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -350,8 +350,8 @@ def submit_version(version: ResourceVersion, *, by, commitment_accepted: bool) -
                        _("You must accept the rights and content-safety commitment."))
         if not version.is_external and not version.files.filter(role=VersionFile.Role.MAIN).exists():
             errors.add("file", "resource.main_file_required", _("Upload the main file first."))
-        findings = refresh_findings(version)
-        if any(f.get("level") == "error" for f in findings):
+        refresh_findings(version)
+        if version.has_blocking_findings:
             errors.add("file", "resource.blocking_findings",
                        _("The files do not meet the technical specification; fix the errors shown first."))
         errors.raise_if_any()
@@ -421,9 +421,34 @@ def set_downloads_allowed(resource: Resource, allowed: bool, *, by) -> Resource:
     return resource
 
 
+# --- lists of resources (pages and API) ---------------------------------------------------------------------------
+
+
+def shown(field: str, value) -> Q:
+    """Filter on the version a reader sees: the published one, else (for the team) the latest."""
+    return Q(**{f"published_version__{field}": value}) | Q(
+        published_version__isnull=True, **{f"latest_version__{field}": value}
+    )
+
+
+def filter_resources(resources, *, resource_type: str = "", major=None, knowledge_point=None, title: str = ""):
+    """The list filters, each on the version a reader sees; empty ones are skipped."""
+    if resource_type:
+        resources = resources.filter(shown("resource_type", resource_type))
+    if major is not None:
+        resources = resources.filter(shown("major", major))
+    if knowledge_point is not None:
+        resources = resources.filter(shown("knowledge_points", knowledge_point)).distinct()
+    title = (title or "").strip()
+    if title:
+        resources = resources.filter(shown("title__icontains", title))
+    return resources
+
+
 def countable(resources):
-    """Resource totals exclude external links: the platform neither hosts nor guarantees them."""
-    return resources.exclude(latest_version__resource_type=V.Type.EXTERNAL_LINK)
+    """Resource totals exclude external links — judged on the version a reader sees, like the list itself: the
+    platform neither hosts nor guarantees them."""
+    return resources.exclude(shown("resource_type", V.Type.EXTERNAL_LINK))
 
 
 # --- knowledge and skill points ----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from reslib.core.errors import FieldErrors
 
 from .inspection import Kind, allowed_findings, finding_message, make_finding, register_messages
 
-__all__ = ["DEFAULT_RULES", "rules_for", "evaluate_version", "validate_rules", "finding_message",
+__all__ = ["DEFAULT_RULES", "rules_for", "evaluate_version", "validate_rules", "finding_message", "finding_rows",
            "RULE_LEVEL_CODES"]
 
 DEFAULT_RULES: dict = {
@@ -386,3 +386,14 @@ def evaluate_version(version) -> list[dict]:
             c.rule("spec.subtitle_format", "", format=_expected(sorted(set(subtitle_formats))),
                    expected=_expected(rules["subtitle_formats"]))
     return c.findings
+
+
+def finding_rows(version) -> list[dict]:
+    """The stored findings of a version as shown to the team (pages and API): level, code, file and the message in
+    the reader's language; errors first, since they block submission."""
+    rows = [
+        {"level": finding.get("level", "warning"), "code": finding.get("code", ""), "message": finding_message(finding),
+         "file": finding.get("file", "") or ""}
+        for finding in version.check_findings or []
+    ]
+    return sorted(rows, key=lambda row: row["level"] != "error")

@@ -41,6 +41,13 @@ class UploadTooLarge(DomainError):
     http_status = 413
     default_message = _("The file is larger than the site allows.")
 
+    @classmethod
+    def over_limit(cls, limit: int) -> UploadTooLarge:
+        from django.template.defaultfilters import filesizeformat
+        from django.utils.text import format_lazy
+
+        return cls(format_lazy(_("The file is larger than the site allows ({limit})."), limit=filesizeformat(limit)))
+
 
 def max_upload_bytes() -> int:
     return int(settings.RESLIB_MAX_UPLOAD_BYTES)
@@ -81,13 +88,6 @@ def _local_path(storage, name: str) -> Path | None:
         return Path(storage.path(name))
     except NotImplementedError:
         return None
-
-
-def _too_large_message(limit: int):
-    from django.template.defaultfilters import filesizeformat
-    from django.utils.text import format_lazy
-
-    return format_lazy(_("The file is larger than the site allows ({limit})."), limit=filesizeformat(limit))
 
 
 def _move_into_storage(path: Path, name: str) -> None:
@@ -136,7 +136,7 @@ def store_temp_file(path: Path, *, sha256: str | None = None, original_name: str
     limit = max_upload_bytes()
     if size > limit:
         path.unlink(missing_ok=True)
-        raise UploadTooLarge(_too_large_message(limit))
+        raise UploadTooLarge.over_limit(limit)
     if sha256 is None:
         sha256 = hash_file(path)
     name = blob_storage_name(sha256)
@@ -189,7 +189,7 @@ def store_stream(chunks: Iterable[bytes], *, original_name: str, max_bytes: int 
                     continue
                 written += len(chunk)
                 if written > limit:
-                    raise UploadTooLarge(_too_large_message(limit))
+                    raise UploadTooLarge.over_limit(limit)
                 hasher.update(chunk)
                 out.write(chunk)
         return store_temp_file(path, sha256=hasher.hexdigest(), original_name=original_name)

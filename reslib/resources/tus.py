@@ -19,10 +19,9 @@ from django.urls import reverse
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from ninja.utils import check_csrf
+from ninja.errors import AuthenticationError
 
-from reslib.accounts.models import ApiToken
-from reslib.core.api import error_response
+from reslib.core.api import bearer, domain_error_response, error_response, session
 from reslib.core.errors import DomainError
 
 from . import storage, uploads
@@ -48,9 +47,7 @@ def _error(code: str, message, status: int, **headers) -> HttpResponse:
 def _domain_error(exc: DomainError, method: str) -> HttpResponse:
     if method == "HEAD":  # HEAD answers carry no body
         return _tus_headers(HttpResponse(status=exc.http_status))
-    data = exc.as_dict()
-    response = error_response(data.pop("code"), data.pop("message"), exc.http_status, data.pop("fields"), **data)
-    return _tus_headers(response)
+    return _tus_headers(domain_error_response(exc))
 
 
 def _expires(upload) -> str:
@@ -74,23 +71,16 @@ def _method(request) -> str:
 
 
 def _authenticate(request, method: str):
-    """The user, or an error response (401 without credentials or with a bad token, 403 on a CSRF failure)."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _sep, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None, _error("auth.required", _("Send the API token as 'Authorization: Bearer <token>'."), 401)
-        user = ApiToken.authenticate(token.strip())
-        if user is None:
-            return None, _error("auth.required", _("The API token is invalid or revoked."), 401)
-        request.user = user
-        return user, None
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    """The user, or an error response (401 without credentials or with a bad token, 403 on a CSRF failure): the
+    same API token and browser session authentication as the JSON API."""
+    try:
+        user = bearer(request) or session(request)
+    except AuthenticationError as exc:
+        return None, _error("auth.required", exc.message, 401)
+    except DomainError as exc:  # the session's CSRF check failed
+        return None, _domain_error(exc, method)
+    if user is None:
         return None, _error("auth.required", _("Please log in or send an API token."), 401)
-    if method not in ("GET", "HEAD", "OPTIONS") and check_csrf(request):
-        return None, _error("auth.csrf_failed", _("The CSRF token is missing or wrong. Reload the page and try again."),
-                            403)
     return user, None
 
 
@@ -146,22 +136,22 @@ def _stream(request):
     return request
 
 
-def _patch_response(result) -> HttpResponse:
+def _patch_response(upload) -> HttpResponse:
     response = HttpResponse(status=204)
-    response["Upload-Offset"] = str(result.upload.offset)
-    if result.upload.completed_at is None:
-        response["Upload-Expires"] = _expires(result.upload)
+    response["Upload-Offset"] = str(upload.offset)
+    if upload.completed_at is None:
+        response["Upload-Expires"] = _expires(upload)
     return _tus_headers(response)
 
 
 def _append(request, upload_id, user, offset) -> HttpResponse:
     try:
         checksum = uploads.parse_checksum(request.headers.get("Upload-Checksum"))
-        result = uploads.append_chunk(upload_id, user=user, offset=offset, stream=_stream(request),
+        upload = uploads.append_chunk(upload_id, user=user, offset=offset, stream=_stream(request),
                                       content_length=_content_length(request), checksum=checksum)
     except DomainError as exc:
         return _domain_error(exc, "PATCH")
-    return _patch_response(result)
+    return _patch_response(upload)
 
 
 @csrf_exempt
@@ -182,8 +172,8 @@ def collection(request):
     try:
         length = _int_header(request, "Upload-Length")
     except ValueError:
-        length = -1
-    if length is None or length < 0:
+        length = None
+    if length is None:
         return _error("upload.length_invalid", _("Upload-Length must be a non-negative integer."), 400)
     try:
         metadata = parse_metadata(request.headers.get("Upload-Metadata"))

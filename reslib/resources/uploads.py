@@ -24,7 +24,6 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -36,11 +35,12 @@ from reslib.core import audit
 from reslib.core.errors import DomainError, NotFound, ValidationFailed
 
 from . import storage
-from .models import Blob, Upload
+from .models import Upload
 
 READ_CHUNK = 64 * 1024
 CHECKSUM_ALGORITHMS = ("sha1", "sha256")
 MAX_METADATA_CHARS = 4096
+CLEANUP_BATCH = 500
 
 
 # --- Errors (the tus view maps http_status to the response status) ------------------------------------------------
@@ -73,14 +73,6 @@ class ChecksumMismatch(DomainError):
     code = "upload.checksum_mismatch"
     http_status = 460
     default_message = _("The checksum of the data does not match; the chunk was discarded.")
-
-
-class UploadTooLarge(storage.UploadTooLarge):
-    pass
-
-
-class BadChecksumHeader(ValidationFailed):
-    pass
 
 
 # --- Running hashes per upload, for this process ------------------------------------------------------------------
@@ -134,20 +126,20 @@ def parse_checksum(header: str | None) -> tuple[str, bytes] | None:
         return None
     parts = header.strip().split(" ")
     if len(parts) != 2:
-        raise BadChecksumHeader.single("Upload-Checksum", "upload.checksum_header_invalid",
-                                       _("Upload-Checksum must be '<algorithm> <base64 digest>'."))
+        raise ValidationFailed.single("Upload-Checksum", "upload.checksum_header_invalid",
+                                      _("Upload-Checksum must be '<algorithm> <base64 digest>'."))
     algorithm, encoded = parts[0].lower(), parts[1]
     if algorithm not in CHECKSUM_ALGORITHMS:
-        raise BadChecksumHeader.single("Upload-Checksum", "upload.checksum_algorithm_unsupported",
-                                       _("Unsupported checksum algorithm; use sha1 or sha256."))
+        raise ValidationFailed.single("Upload-Checksum", "upload.checksum_algorithm_unsupported",
+                                      _("Unsupported checksum algorithm; use sha1 or sha256."))
     try:
         digest = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise BadChecksumHeader.single("Upload-Checksum", "upload.checksum_header_invalid",
-                                       _("The checksum is not valid base64.")) from None
+        raise ValidationFailed.single("Upload-Checksum", "upload.checksum_header_invalid",
+                                      _("The checksum is not valid base64.")) from None
     if len(digest) != hashlib.new(algorithm).digest_size:
-        raise BadChecksumHeader.single("Upload-Checksum", "upload.checksum_header_invalid",
-                                       _("The checksum has the wrong length for its algorithm."))
+        raise ValidationFailed.single("Upload-Checksum", "upload.checksum_header_invalid",
+                                      _("The checksum has the wrong length for its algorithm."))
     return algorithm, digest
 
 
@@ -166,12 +158,20 @@ def get_upload(upload_id, *, user, for_update: bool = False) -> Upload:
     return upload
 
 
-def completed_blob(upload_id, *, user) -> tuple[Blob, str]:
-    """The Blob and file name of the user's finished upload (for forms that take an `upload_id`)."""
-    upload = get_upload(upload_id, user=user)
-    if upload.completed_at is None or upload.blob_id is None:
-        raise ValidationFailed.single("upload_id", "upload.incomplete", _("The upload has not finished yet."))
-    return Blob.objects.get(pk=upload.blob_id), upload.filename
+def completed_upload(raw_id, *, user) -> Upload:
+    """The user's finished upload named by `raw_id` — its id or its tus URL — for forms and API calls that take an
+    `upload_id`; anything else is a validation error on that field."""
+    upload_id = (raw_id or "").strip().rstrip("/").rsplit("/", 1)[-1]
+    try:
+        upload = get_upload(upload_id, user=user)
+    except UploadNotFound:
+        raise ValidationFailed.single("upload_id", "resource.upload_unknown",
+                                      _("There is no such upload of yours.")) from None
+    except UploadGone:  # expired before it was finished
+        upload = None
+    if upload is None or upload.completed_at is None or upload.blob_id is None:
+        raise ValidationFailed.single("upload_id", "resource.upload_incomplete", _("This upload is not complete yet."))
+    return upload
 
 
 # --- Services -----------------------------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def create_upload(*, user, length: int, metadata: dict | None = None) -> Upload:
                                       _("Upload-Length must be a non-negative integer."))
     limit = storage.max_upload_bytes()
     if length > limit:
-        raise UploadTooLarge(storage._too_large_message(limit))
+        raise storage.UploadTooLarge.over_limit(limit)
     upload_id = uuid.uuid4()
     path = tus_dir() / f"{upload_id}.part"
     path.touch(exist_ok=False)
@@ -200,13 +200,6 @@ def create_upload(*, user, length: int, metadata: dict | None = None) -> Upload:
         path.unlink(missing_ok=True)
         raise
     return upload
-
-
-@dataclass
-class AppendResult:
-    upload: Upload
-    received: int
-    interrupted: bool = False
 
 
 @contextlib.contextmanager
@@ -226,8 +219,9 @@ def _locked_file(path: Path):
 
 
 def append_chunk(upload_id, *, user, offset: int, stream, content_length: int | None,
-                 checksum: tuple[str, bytes] | None = None) -> AppendResult:
-    """Append the bytes of `stream` (a file-like with read(n)) at `offset`; complete the upload when full.
+                 checksum: tuple[str, bytes] | None = None) -> Upload:
+    """Append the bytes of `stream` (a file-like with read(n)) at `offset`; complete the upload when full. Returns
+    the upload as it now stands.
 
     content_length None means "read until the stream ends" (chunked transfer encoding).
     """
@@ -236,12 +230,12 @@ def append_chunk(upload_id, *, user, offset: int, stream, content_length: int | 
         if offset != upload.length:
             raise OffsetMismatch()
         if content_length:
-            raise UploadTooLarge(_("The upload is already complete."))
-        return AppendResult(upload, 0)
+            raise storage.UploadTooLarge(_("The upload is already complete."))
+        return upload
     if offset != upload.offset:
         raise OffsetMismatch()
     if content_length is not None and offset + content_length > upload.length:
-        raise UploadTooLarge(_("The data goes past the declared Upload-Length."))
+        raise storage.UploadTooLarge(_("The data goes past the declared Upload-Length."))
 
     path = Path(upload.temp_path)
     with _locked_file(path) as fh:
@@ -274,7 +268,7 @@ def append_chunk(upload_id, *, user, offset: int, stream, content_length: int | 
                     break
                 received += len(data)
                 if received > remaining:
-                    raise UploadTooLarge(_("The data goes past the declared Upload-Length."))
+                    raise storage.UploadTooLarge(_("The data goes past the declared Upload-Length."))
                 fh.write(data)
                 if running is not None:
                     running.update(data)
@@ -309,7 +303,7 @@ def append_chunk(upload_id, *, user, offset: int, stream, content_length: int | 
             # here leaves offset == length without completion: the client's next PATCH (no bytes) completes it.
             _hashers.drop(upload.pk)
             locked = _complete(locked, path, running, by=user)
-        return AppendResult(locked, received, interrupted)
+        return locked
 
 
 def _complete(upload: Upload, path: Path, running, *, by) -> Upload:
@@ -353,13 +347,18 @@ def cleanup_expired(now: datetime.datetime | None = None) -> dict:
     now = now or timezone.now()
     removed_rows = removed_files = 0
     expired = list(Upload.objects.filter(expires_at__lte=now).values_list("pk", "temp_path")[:10_000])
-    for pk, temp_path in expired:
-        deleted, _detail = Upload.objects.filter(pk=pk, expires_at__lte=now).delete()
-        if deleted:
-            removed_rows += 1
+    for start in range(0, len(expired), CLEANUP_BATCH):
+        batch = dict(expired[start:start + CLEANUP_BATCH])
+        with transaction.atomic():
+            # Only rows still expired and still there: another cleaner or a resumed PATCH may have got there first.
+            gone = list(Upload.objects.select_for_update().filter(pk__in=batch, expires_at__lte=now)
+                        .values_list("pk", flat=True))
+            Upload.objects.filter(pk__in=gone).delete()
+        removed_rows += len(gone)
+        for pk in gone:
             _hashers.drop(pk)
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp_path)
+                os.unlink(batch[pk])
                 removed_files += 1
     # Temporary files no row refers to (a crash between creating the file and committing the row, or a stream
     # upload that died) once they are older than the expiry period.

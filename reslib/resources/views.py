@@ -11,11 +11,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import select_template
-from django.template import TemplateDoesNotExist
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -25,7 +23,7 @@ from reslib.core.errors import DomainError, NotFound, PermissionDenied, Validati
 from reslib.libraries import policies as library_policies
 from reslib.libraries.models import Library
 
-from . import bulk_import, policies, services
+from . import bulk_import, delivery, policies, services, spec, uploads
 from .forms import (
     DecisionForm,
     FileUploadForm,
@@ -36,21 +34,18 @@ from .forms import (
     ResourceForm,
     SubmitForm,
     knowledge_point_tree,
+    library_organizations,
 )
-from .models import DerivedFile, KnowledgePoint, Resource, ResourceVersion, Upload, VersionAuthor, VersionFile
+from .models import DerivedFile, KnowledgePoint, Resource, ResourceVersion, VersionAuthor, VersionFile
+from .qr import qr_svg
+from .storage import store_stream
 
 PAGE_SIZE = 20
 VS = ResourceVersion.State
 V = ResourceVersion
 
-CC_LINKS = {
-    V.Licence.CC_BY: "https://creativecommons.org/licenses/by/4.0/deed.zh-hans",
-    V.Licence.CC_BY_SA: "https://creativecommons.org/licenses/by-sa/4.0/deed.zh-hans",
-    V.Licence.CC_BY_ND: "https://creativecommons.org/licenses/by-nd/4.0/deed.zh-hans",
-    V.Licence.CC_BY_NC: "https://creativecommons.org/licenses/by-nc/4.0/deed.zh-hans",
-    V.Licence.CC_BY_NC_SA: "https://creativecommons.org/licenses/by-nc-sa/4.0/deed.zh-hans",
-    V.Licence.CC_BY_NC_ND: "https://creativecommons.org/licenses/by-nc-nd/4.0/deed.zh-hans",
-}
+# Picks the viewer by the context's `viewer` (delivery.viewer_for).
+VIEWER_TEMPLATE = "resources/viewers/viewer.html"
 IMPORT_SESSION_KEY = "reslib_import_report"
 
 
@@ -77,24 +72,7 @@ def _login_redirect(request):
     return redirect(f"{reverse('accounts:login')}?next={request.get_full_path()}")
 
 
-def _status_for(exc: DomainError) -> int:
-    return exc.http_status or 400
-
-
-def _messages_of(exc: DomainError) -> list[str]:
-    if isinstance(exc, ValidationFailed):
-        return [str(m) for _f, _c, m in exc.errors]
-    return [str(exc.message)]
-
-
 # --- List -------------------------------------------------------------------------------------------------------
-
-def _shown(field: str, value) -> Q:
-    """Filter on the version a reader sees: the published one, else (for the team) the latest."""
-    return Q(**{f"published_version__{field}": value}) | Q(
-        published_version__isnull=True, **{f"latest_version__{field}": value}
-    )
-
 
 def resource_list(request, library_id):
     library = _library(request, library_id)
@@ -103,22 +81,16 @@ def resource_list(request, library_id):
     resources = policies.visible_resources(request.user).filter(library=library)
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        if data.get("type"):
-            resources = resources.filter(_shown("resource_type", data["type"]))
-        if data.get("major"):
-            resources = resources.filter(_shown("major", data["major"]))
-        if data.get("point"):
-            resources = resources.filter(_shown("knowledge_points", data["point"])).distinct()
-        if data.get("q"):
-            resources = resources.filter(_shown("title__icontains", data["q"].strip()))
+        resources = services.filter_resources(resources, resource_type=data.get("type"), major=data.get("major"),
+                                              knowledge_point=data.get("point"), title=data.get("q"))
     counted = services.countable(resources).count()
-    external = resources.filter(_shown("resource_type", V.Type.EXTERNAL_LINK)).count()
     listed = resources.select_related(
         "published_version__major", "latest_version__major", "published_version__contributing_org",
         "latest_version__contributing_org",
     ).order_by("-created_at", "-id")
     page_obj = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
-    is_team = library_policies.is_member(request.user, library)
+    external = page_obj.paginator.count - counted
+    is_team = policies.can_view_unpublished_in(request.user, library)
     rows = []
     for resource in page_obj.object_list:
         version = resource.published_version or resource.latest_version
@@ -167,8 +139,8 @@ def resource_create(request, library_id):
         status = 400
     else:
         user = request.user
-        org_ids = set(form_org.pk for form_org in ResourceForm(library=library).fields["contributing_org"].queryset)
-        own_org = user.organization_id if user.organization_id in org_ids else None
+        in_library = library_organizations(library).filter(pk=user.organization_id).exists()
+        own_org = user.organization_id if in_library else None
         form = ResourceForm(library=library, initial={
             "major": library.core_major_id,
             "contributing_org": own_org,
@@ -231,27 +203,10 @@ def _shown_version(request, resource, is_team) -> ResourceVersion:
     return resource.published_version
 
 
-def _viewer_template(kind: str):
-    """The delivery helper's viewer include when present (resources/viewers/viewer.html picks by `viewer`)."""
-    names = ["resources/viewers/viewer.html"]
-    if kind:
-        names.append(f"resources/viewers/{kind}.html")
-    names.append("resources/viewers/default.html")
-    try:
-        return select_template(names).template.name
-    except TemplateDoesNotExist:
-        return None
-
-
-def _viewer_context(resource, main_file, attachments) -> dict:
+def viewer_context(resource, main_file, attachments) -> dict:
     """What a viewer needs: which viewer, the derived files and the URLs that deliver them."""
     if main_file is None:
         return {}
-    try:
-        from .delivery import viewer_for
-    except ImportError:  # pragma: no cover
-        def viewer_for(file, derived=None):
-            return main_file.blob.kind or "none"
     derived = {d.kind: d for d in main_file.blob.derived.all()}
 
     def derived_url(kind):
@@ -267,7 +222,7 @@ def _viewer_context(resource, main_file, attachments) -> dict:
         if f.original_name.lower().endswith((".srt", ".vtt")) or f.blob.kind == "subtitle"
     ]
     return {
-        "viewer": viewer_for(main_file, derived),
+        "viewer": delivery.viewer_for(main_file, derived),
         "derived": derived,
         "poster_url": derived_url(DerivedFile.Kind.POSTER),
         "thumbnail_url": derived_url(DerivedFile.Kind.THUMBNAIL),
@@ -275,43 +230,6 @@ def _viewer_context(resource, main_file, attachments) -> dict:
         "pdf_preview_url": derived_url(DerivedFile.Kind.PDF_PREVIEW),
         "subtitles": subtitles,
     }
-
-
-def _template_exists(name: str) -> bool:
-    try:
-        select_template([name])
-    except TemplateDoesNotExist:
-        return False
-    return True
-
-
-def _qr_svg(url: str) -> str:
-    try:
-        from .qr import qr_svg
-    except ImportError:  # pragma: no cover - module of another helper
-        return ""
-    try:
-        return mark_safe(qr_svg(url))  # noqa: S308 - generated SVG, no user markup
-    except Exception:  # pragma: no cover - a QR code never breaks the page
-        return ""
-
-
-def _finding_rows(version) -> list[dict]:
-    try:
-        from .spec import finding_message
-    except ImportError:  # pragma: no cover
-        def finding_message(finding):
-            return finding.get("message", "")
-    rows = []
-    for finding in version.check_findings or []:
-        try:
-            message = finding_message(finding)
-        except Exception:  # pragma: no cover - an unknown code still shows its stored text
-            message = finding.get("message", "")
-        rows.append({"level": finding.get("level", "warning"), "message": message, "file": finding.get("file", ""),
-                     "code": finding.get("code", "")})
-    rows.sort(key=lambda r: 0 if r["level"] == "error" else 1)
-    return rows
 
 
 def _detail_context(request, resource, *, version=None, errors=None, upload_form=None, submit_form=None,
@@ -336,9 +254,7 @@ def _detail_context(request, resource, *, version=None, errors=None, upload_form
     for f in files:
         f.download_url = reverse("resources:download", args=[resource.pk, f.pk])
         f.stream_url = reverse("resources:stream", args=[resource.pk, f.pk])
-    versions = resource.versions.select_related("created_by").order_by("-number")
-    if not is_team:
-        versions = versions.filter(state__in=[VS.PUBLISHED, VS.SUPERSEDED])
+    versions = policies.visible_versions(user, resource).select_related("created_by").order_by("-number")
     latest = resource.latest_version
     can_edit = policies.can_edit(user, resource)
     can_publish = policies.can_publish(user, resource)
@@ -357,14 +273,14 @@ def _detail_context(request, resource, *, version=None, errors=None, upload_form
         "audience_labels": [V.Audience(a).label for a in version.audience or [] if a in V.Audience.values],
         "main_file": main_file,
         "attachments": attachments,
-        "viewer_template": _viewer_template(main_file.blob.kind) if main_file else None,
-        **_viewer_context(resource, main_file, attachments),
+        "viewer_template": VIEWER_TEMPLATE if main_file else None,
+        **viewer_context(resource, main_file, attachments),
         "can_download": can_download,
-        "cc_link": CC_LINKS.get(version.licence, ""),
-        "findings": _finding_rows(version) if is_team else [],
+        "cc_link": version.licence_url,
+        "findings": spec.finding_rows(version) if is_team else [],
         "versions": list(versions),
         "resource_url": resource_url,
-        "qr_svg": _qr_svg(resource_url),
+        "qr_svg": mark_safe(qr_svg(resource_url)),  # noqa: S308 - generated SVG, the URL is not echoed
         "can_edit": can_edit,
         "can_publish": can_publish,
         "editable_draft": editable_draft,
@@ -378,7 +294,6 @@ def _detail_context(request, resource, *, version=None, errors=None, upload_form
         "submit_form": submit_form or SubmitForm(),
         "decision_form": decision_form or DecisionForm(),
         "new_version_form": new_version_form or NewVersionForm(),
-        "upload_widget": _template_exists("resources/upload_widget.html"),
         "attach_upload_url": reverse("resources:attach_upload", args=[resource.pk]),
         "max_small_upload": settings.RESLIB_SMALL_UPLOAD_BYTES,
         "errors": errors or {},
@@ -404,7 +319,7 @@ def _tombstone_or_404(request, pk):
 
 
 def _detail_with_errors(request, resource, section, exc_or_messages, *, status=400, **forms):
-    messages_ = _messages_of(exc_or_messages) if isinstance(exc_or_messages, DomainError) else exc_or_messages
+    messages_ = exc_or_messages.messages() if isinstance(exc_or_messages, DomainError) else exc_or_messages
     resource.refresh_from_db()
     context = _detail_context(request, resource, version=resource.latest_version, errors={section: messages_},
                               **forms)
@@ -436,8 +351,6 @@ def upload_file(request, pk):
         if uploaded.size > settings.RESLIB_SMALL_UPLOAD_BYTES:
             form.add_error("file", _("This file is too large for the simple form; use the resumable upload."))
         else:
-            from .storage import store_stream
-
             try:
                 blob = store_stream(uploaded.chunks(), original_name=uploaded.name,
                                     max_bytes=settings.RESLIB_SMALL_UPLOAD_BYTES)
@@ -463,35 +376,17 @@ def attach_upload(request, pk):
     refusal = _editor_or_refuse(request, resource)
     if refusal:
         return refusal
-    upload_id = (request.POST.get("upload_id") or "").strip().rsplit("/", 1)[-1]
     role = request.POST.get("role") or VersionFile.Role.MAIN
     try:
-        upload = _completed_upload(request.user, upload_id)
+        upload = uploads.completed_upload(request.POST.get("upload_id"), user=request.user)
         services.attach_file(resource.latest_version, upload.blob, role=role,
                              original_name=upload.filename or upload.blob.sha256[:12], by=request.user)
     except PermissionDenied as exc:
         return _refuse(request, exc.message)
     except DomainError as exc:
-        return _detail_with_errors(request, resource, "upload", exc, status=_status_for(exc))
+        return _detail_with_errors(request, resource, "upload", exc, status=exc.http_status)
     messages.success(request, _("The file “%(name)s” was added.") % {"name": upload.filename})
     return _back(resource, "files")
-
-
-def _completed_upload(user, upload_id: str) -> Upload:
-    """A finished tus upload that belongs to this user, or a validation error on `upload_id`."""
-    import uuid
-
-    try:
-        key = uuid.UUID(str(upload_id))
-    except (TypeError, ValueError):
-        key = None
-    upload = Upload.objects.select_related("blob").filter(pk=key, user=user).first() if key else None
-    if upload is None:
-        raise ValidationFailed.single("upload_id", "resource.upload_unknown", _("There is no such upload of yours."))
-    if upload.completed_at is None or upload.blob_id is None:
-        raise ValidationFailed.single("upload_id", "resource.upload_incomplete",
-                                      _("This upload is not complete yet."))
-    return upload
 
 
 @login_required
@@ -509,7 +404,7 @@ def remove_file(request, pk, file_id):
         return _detail_with_errors(request, resource, "files", [_("This file is no longer part of the draft.")],
                                    status=404)
     except DomainError as exc:
-        return _detail_with_errors(request, resource, "files", exc, status=_status_for(exc))
+        return _detail_with_errors(request, resource, "files", exc, status=exc.http_status)
     messages.success(request, _("The file was removed from the draft."))
     return _back(resource, "files")
 
@@ -528,27 +423,19 @@ def _visible_file(request, pk, file_id) -> tuple[Resource, VersionFile]:
     return resource, version_file
 
 
-def _serve(request, blob, *, filename, as_attachment):
-    from .delivery import serve_blob
-
-    return serve_blob(request, blob, filename=filename, as_attachment=as_attachment)
-
-
 @require_http_methods(["GET", "HEAD"])
 def download_file(request, pk, file_id):
     resource, version_file = _visible_file(request, pk, file_id)
     if not policies.can_download(request.user, resource, version_file.version):
         return _refuse(request, _("Downloads of this resource are not available to you."))
-    return _serve(request, version_file.blob, filename=version_file.original_name, as_attachment=True)
+    return delivery.serve_blob(request, version_file.blob, filename=version_file.original_name, as_attachment=True)
 
 
 @require_http_methods(["GET", "HEAD"])
 def stream_file(request, pk, file_id):
-    """In-page playback and viewing: whoever may see the version may stream its files."""
-    resource, version_file = _visible_file(request, pk, file_id)
-    if not policies.can_view(request.user, resource):
-        raise Http404
-    return _serve(request, version_file.blob, filename=version_file.original_name, as_attachment=False)
+    """In-page playback and viewing: whoever may see the version (_visible_file) may stream its files."""
+    version_file = _visible_file(request, pk, file_id)[1]
+    return delivery.serve_blob(request, version_file.blob, filename=version_file.original_name, as_attachment=False)
 
 
 DERIVED_NAMES = {"poster": "poster.jpg", "thumbnail": "thumbnail.jpg", "web_video": "video.mp4",
@@ -565,19 +452,15 @@ def derived_file(request, pk, file_id, kind):
         blob=version_file.blob, kind=kind, state=DerivedFile.State.DONE).exclude(storage_name="").first()
     if derived is None:
         raise Http404
-    from .delivery import serve_derived
-
     stem = version_file.original_name.rsplit(".", 1)[0]
-    return serve_derived(request, derived, filename=f"{stem}-{DERIVED_NAMES[kind]}", as_attachment=False)
+    return delivery.serve_derived(request, derived, filename=f"{stem}-{DERIVED_NAMES[kind]}", as_attachment=False)
 
 
 @require_http_methods(["GET", "HEAD"])
 def subtitle_file(request, pk, file_id):
     """An SRT/WebVTT attachment as WebVTT for the player's <track>."""
-    resource, version_file = _visible_file(request, pk, file_id)
-    from .delivery import serve_subtitle_vtt
-
-    return serve_subtitle_vtt(request, version_file.blob)
+    version_file = _visible_file(request, pk, file_id)[1]
+    return delivery.serve_subtitle_vtt(request, version_file.blob)
 
 
 # --- Versions and review ----------------------------------------------------------------------------------------
@@ -599,7 +482,7 @@ def new_version(request, pk):
     except PermissionDenied as exc:
         return _refuse(request, exc.message)
     except DomainError as exc:
-        return _detail_with_errors(request, resource, "new_version", exc, status=_status_for(exc),
+        return _detail_with_errors(request, resource, "new_version", exc, status=exc.http_status,
                                    new_version_form=form)
     messages.success(request, _("A new draft version was started; the published version stays visible until the "
                                 "new one is approved."))
@@ -671,7 +554,7 @@ def knowledge_point_remove(request, library_id, point_id):
     try:
         services.remove_knowledge_point(point, by=request.user)
     except DomainError as exc:
-        messages.error(request, " ".join(_messages_of(exc)))
+        messages.error(request, " ".join(exc.messages()))
     else:
         messages.success(request, _("“%(name)s” was removed.") % {"name": point.name})
     return redirect("resources:knowledge_points", library_id=library.pk)

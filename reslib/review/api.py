@@ -19,7 +19,7 @@ from reslib.resources import api as resources_api
 from reslib.resources import policies as resource_policies
 from reslib.resources.schemas import ResourceDetailOut, SubmitIn
 
-from . import checklist, policies, services
+from . import checklist, policies, queries, services
 from .models import ReviewDecision, ReviewRequest
 
 router = Router(tags=["review"])
@@ -154,14 +154,12 @@ def list_requests(request, scope: str = "todo", library: int | None = None, leve
                   who: str = "", overdue: bool = False):
     """Filters as on the workbench: `library` (id), `level` (contributor / lead_host / platform), `state` (open,
     closed, or a state), `who` (mine / unclaimed), `overdue`. Ordered by due date."""
-    from reslib.review.views import filtered_queue
-
     data = {"scope": scope, "level": level, "state": state, "who": who}
     if library:
         data["library"] = library
     if overdue:
         data["overdue"] = "on"
-    _form, qs = filtered_queue(current_user(request), data)
+    _form, qs = queries.filtered_queue(current_user(request), data)
     return _Rows(qs.select_related("version"))
 
 

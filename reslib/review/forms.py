@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from reslib.core.forms import ServiceErrorsMixin
 from reslib.libraries.models import Library
 
 from . import checklist
@@ -34,7 +35,10 @@ class QueueFilterForm(forms.Form):
             self.fields["library"].queryset = libraries
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(ServiceErrorsMixin, forms.Form):
+    # The service names checklist items "checklist.<code>"; the form's radio fields are "item-<code>".
+    FIELD_FOR_SERVICE_FIELD = {f"checklist.{code}": f"item-{code}" for code in checklist.CODES}
+
     decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("return", _("Return for changes")),
                                           ("reject", _("Reject"))], required=False)
     comment = forms.CharField(label=_("Comment to the submitter"), required=False, max_length=5000,

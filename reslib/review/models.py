@@ -10,8 +10,6 @@ The moderation helper's models (word lists, negative list, moderation actions) l
 are imported at the bottom so that Django registers them with this app.
 """
 
-import importlib.util
-
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -210,6 +208,5 @@ class ReviewDecision(models.Model):
         return [item for item in self.checklist or [] if not item.get("passed")]
 
 
-if importlib.util.find_spec("reslib.review.moderation_models") is not None:
-    # The moderation helper's models (sensitive words, negative list, moderation actions), registered with this app.
-    from .moderation_models import *  # noqa: F401,F403,E402
+# Django imports only an app's `models` module; this registers the moderation models with the review app.
+from .moderation_models import *  # noqa: F401,F403,E402

@@ -19,10 +19,13 @@ from django.utils.translation import gettext_lazy as _
 from reslib.accounts import roles
 from reslib.core import audit
 from reslib.core.errors import Conflict, FieldErrors, IllegalTransition, NotFound, PermissionDenied, ValidationFailed
-from reslib.libraries.models import TeamMember
+from reslib.libraries.policies import team_roles
+from reslib.notifications.services import notify
+from reslib.resources import indexing
 from reslib.resources.models import Resource
+from reslib.resources.policies import EDITOR_ROLES
 
-from . import wordlist
+from . import policies, wordlist
 from .moderation_models import EmergencyAction, ModerationListVersion, NegativeListEntry, SensitiveWord
 
 M = Resource.Moderation
@@ -54,10 +57,7 @@ def can_moderate(user) -> bool:
 
 def can_withdraw(user, resource: Resource) -> bool:
     """The library's lead and builders withdraw (下架) and reinstate its resources."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return TeamMember.objects.filter(library_id=resource.library_id, user=user,
-                                     role__in=[TeamMember.Role.LEAD, TeamMember.Role.BUILDER]).exists()
+    return bool(team_roles(user, resource.library_id) & set(EDITOR_ROLES))
 
 
 def _require_operator(user) -> None:
@@ -326,23 +326,13 @@ def set_negative_active(entry_id: int, active: bool, *, by) -> NegativeListEntry
 
 def _after_change(resource: Resource) -> None:
     """Search follows the change after commit (blocked/withdrawn leave the index, restricted is members-only)."""
-    try:
-        from reslib.resources import indexing
-    except ImportError:  # pragma: no cover - search not installed
-        return
-    schedule = getattr(indexing, "schedule_reindex", None)
-    if schedule is not None:
-        schedule(resource.pk)
+    indexing.schedule_reindex(resource.pk)
 
 
-def _notify_lead(resource: Resource, kind: str, title, body) -> None:
-    try:
-        from reslib.notifications.services import notify
-    except ImportError:  # pragma: no cover - notifications not installed
-        return
-    leads = [m.user for m in TeamMember.objects.filter(library_id=resource.library_id, role=TeamMember.Role.LEAD)
-             .select_related("user")]
-    notify(leads, kind, title, body, url=reverse("resources:detail", args=[resource.pk]))
+def _locked(queryset):
+    """Lock the resource rows only; their versions come along so that their titles (str(resource), in audit
+    entries and notices) cost no query per resource."""
+    return queryset.select_for_update(of=("self",)).select_related("published_version", "latest_version")
 
 
 # --- restrict / block / restore -----------------------------------------------------------------------------------
@@ -390,10 +380,11 @@ NOTICE_TITLES = {
 NOTICE_KINDS = {"restrict": "restricted", "block": "blocked", "restore": "restored"}
 
 
-def _notice(resource: Resource, action: str) -> None:
+def _notice(resource: Resource, action: str, leads: list) -> None:
+    """Tell the library's leads (`leads`: policies.lead_users of the resource's library)."""
     title = NOTICE_TITLES[action] % {"title": str(resource)}
     body = "%s: %s\n%s" % (_("Reason"), resource.get_moderation_reason_category_display(), resource.moderation_reason)
-    _notify_lead(resource, NOTICE_KINDS[action], title, body)
+    notify(leads, NOTICE_KINDS[action], title, body, url=reverse("resources:detail", args=[resource.pk]))
 
 
 def moderate(resource: Resource, action: str, *, by, reason_category: str, reason: str) -> Resource:
@@ -404,9 +395,9 @@ def moderate(resource: Resource, action: str, *, by, reason_category: str, reaso
         raise ValidationFailed.single("action", "moderation.unknown_action", _("Unknown action."))
     reason = _check_reason(reason_category, reason)
     with transaction.atomic():
-        resource = Resource.objects.select_for_update().get(pk=resource.pk)
+        resource = _locked(Resource.objects).get(pk=resource.pk)
         _apply(resource, action, by=by, reason_category=reason_category, reason=reason, now=timezone.now())
-        _notice(resource, action)
+        _notice(resource, action, policies.lead_users(resource.library_id))
     return resource
 
 
@@ -535,7 +526,7 @@ def emergency_block(*, by, kind: str, value: str, reason_category: str, reason: 
             raise Conflict(_("The number of matching resources changed from %(old)d to %(new)d since the preview; "
                              "please check the preview again.") % {"old": expected_count, "new": len(ids)},
                            code="moderation.emergency_changed")
-        resources = list(Resource.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        resources = list(_locked(Resource.objects.filter(pk__in=ids)).order_by("pk"))
         resources = [r for r in resources if r.moderation_state != M.BLOCKED]
         now = timezone.now()
         batch = EmergencyAction.objects.create(kind=kind, value=value, reason_category=reason_category,
@@ -546,6 +537,9 @@ def emergency_block(*, by, kind: str, value: str, reason_category: str, reason: 
                      reason=reason)
         for resource in resources:
             _apply(resource, "block", by=by, reason_category=reason_category, reason=reason, now=now, batch=batch)
+        leads_by_library = {}
         for resource in resources:
-            _notice(resource, "block")
+            if resource.library_id not in leads_by_library:
+                leads_by_library[resource.library_id] = policies.lead_users(resource.library_id)
+            _notice(resource, "block", leads_by_library[resource.library_id])
     return batch

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from reslib.core.errors import DomainError, ValidationFailed
+from reslib.core.forms import ServiceErrorsMixin
 from reslib.core.models import AuditEntry
 from reslib.resources import policies
 from reslib.resources.models import Resource
@@ -25,15 +26,6 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
 # --- forms --------------------------------------------------------------------------------------------------------
-
-class ServiceErrorsMixin:
-    def add_service_errors(self, exc: DomainError) -> None:
-        if isinstance(exc, ValidationFailed):
-            for field, _code, message in exc.errors:
-                self.add_error(field if field in self.fields else None, str(message))
-        else:
-            self.add_error(None, str(exc.message))
-
 
 class ModerationForm(ServiceErrorsMixin, forms.Form):
     action = forms.ChoiceField(label=gettext_lazy("Action"), choices=[(k, v) for k, v in moderation.ACTION_LABELS.items()])

@@ -11,68 +11,78 @@ submitted, and nobody decides two levels of the same request.
 """
 
 from django.db.models import Q, QuerySet
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from reslib.accounts import roles
 from reslib.accounts.models import RoleGrant, User
 from reslib.libraries.models import LibraryHost, TeamMember
+from reslib.libraries.policies import is_lead, team_roles
 from reslib.resources.models import VersionAuthor
 
-from .models import DECIDABLE_STATES, ReviewLevel, ReviewRequest
+from .models import DECIDABLE_STATES, ReviewDecision, ReviewLevel, ReviewRequest
 
 K = ReviewLevel.Kind
 REVIEWING_ROLES = (TeamMember.Role.REVIEWER, TeamMember.Role.LEAD)
+HELD_BY_OTHER = "review.claimed_by_other"
 
 
 def _authenticated(user) -> bool:
     return bool(getattr(user, "is_authenticated", False))
 
 
-def _team(user) -> dict[int, set[str]]:
-    """{library_id: {roles}} of the user, read once per user object."""
-    if not _authenticated(user):
-        return {}
-    cached = user.__dict__.get("_reslib_review_team")
-    if cached is None:
-        cached = {}
-        for library_id, role in TeamMember.objects.filter(user=user).values_list("library_id", "role"):
-            cached.setdefault(library_id, set()).add(role)
-        user.__dict__["_reslib_review_team"] = cached
-    return cached
+def _libraries_by_role(user) -> dict[int, set[str]]:
+    """{library_id: {reviewing roles}} over all the user's libraries (the per-library questions use
+    libraries.policies.team_roles; these are the "which libraries" questions of the queue)."""
+    libraries: dict[int, set[str]] = {}
+    for library_id, role in TeamMember.objects.filter(user=user, role__in=REVIEWING_ROLES).values_list(
+            "library_id", "role"):
+        libraries.setdefault(library_id, set()).add(role)
+    return libraries
 
 
 def forget(user) -> None:
     user.__dict__.pop("_reslib_review_q", None)
-    user.__dict__.pop("_reslib_review_team", None)
     user.__dict__.pop("_reslib_review_lead_hosts", None)
 
 
 def _lead_host_libraries(user) -> set[int]:
-    """Libraries where the user is a reviewer and belongs to the lead host institution."""
+    """Libraries whose lead host (position 1) is the user's institution."""
     if not _authenticated(user) or not user.organization_id:
         return set()
     cached = user.__dict__.get("_reslib_review_lead_hosts")
     if cached is None:
-        reviewer_libs = [lib for lib, r in _team(user).items() if TeamMember.Role.REVIEWER in r]
-        cached = set(LibraryHost.objects.filter(library_id__in=reviewer_libs, position=1,
-                                                organization_id=user.organization_id)
-                     .values_list("library_id", flat=True)) if reviewer_libs else set()
+        cached = set(LibraryHost.objects.filter(position=1, organization_id=user.organization_id)
+                     .values_list("library_id", flat=True))
         user.__dict__["_reslib_review_lead_hosts"] = cached
     return cached
 
 
-def is_library_lead(user, library_id: int) -> bool:
-    return TeamMember.Role.LEAD in _team(user).get(library_id, set())
+def _is_library_lead(user, library_id: int) -> bool:
+    return TeamMember.Role.LEAD in team_roles(user, library_id)
+
+
+def operators(*, active_only: bool) -> QuerySet:
+    """Platform operators; `active_only` keeps those who can still sign in (groups and notifications), the level
+    settings list every operator."""
+    users = User.objects.filter(role_grants__role=RoleGrant.Role.OPERATOR)
+    return (users.filter(is_active=True) if active_only else users).distinct()
+
+
+def lead_users(library_id: int) -> list:
+    return [m.user for m in TeamMember.objects.filter(library_id=library_id, role=TeamMember.Role.LEAD)
+            .select_related("user")]
 
 
 def is_reviewer_anywhere(user) -> bool:
     """Shows the workbench link: operators, and team reviewers or leads of any library."""
     if not _authenticated(user):
         return False
-    return roles.is_operator(user) or any(r & set(REVIEWING_ROLES) for r in _team(user).values())
+    return roles.is_operator(user) or TeamMember.objects.filter(user=user, role__in=REVIEWING_ROLES).exists()
 
 
 def _may_act_on_library_level(user, library_id: int) -> bool:
-    return bool(_team(user).get(library_id, set()) & set(REVIEWING_ROLES))
+    return bool(team_roles(user, library_id) & set(REVIEWING_ROLES))
 
 
 def in_group(user, level: ReviewLevel, request: ReviewRequest) -> bool:
@@ -89,11 +99,11 @@ def in_group(user, level: ReviewLevel, request: ReviewRequest) -> bool:
     if level.group_mode == ReviewLevel.GroupMode.EXPLICIT:
         return level.members.filter(pk=user.pk).exists()
     if level.kind == K.CONTRIBUTOR:
-        team_roles = _team(user).get(library_id, set())
-        return TeamMember.Role.LEAD in team_roles or (
-            TeamMember.Role.REVIEWER in team_roles and user.organization_id == request.contributing_org_id)
+        user_roles = team_roles(user, library_id)
+        return TeamMember.Role.LEAD in user_roles or (
+            TeamMember.Role.REVIEWER in user_roles and user.organization_id == request.contributing_org_id)
     if level.kind == K.LEAD_HOST:
-        return library_id in _lead_host_libraries(user)
+        return TeamMember.Role.REVIEWER in team_roles(user, library_id) and library_id in _lead_host_libraries(user)
     return roles.is_operator(user)
 
 
@@ -103,10 +113,10 @@ def group_users(level: ReviewLevel, request: ReviewRequest) -> list:
         return []
     library_id = request.library_id
     team = TeamMember.objects.filter(library_id=library_id, role__in=REVIEWING_ROLES)
-    operators = User.objects.filter(role_grants__role=RoleGrant.Role.OPERATOR, is_active=True)
+    active_operators = operators(active_only=True)
     if level.group_mode == ReviewLevel.GroupMode.EXPLICIT:
-        eligible = operators if level.kind == K.PLATFORM else User.objects.filter(
-            Q(pk__in=team.values("user_id")) | Q(pk__in=operators.values("pk")))
+        eligible = active_operators if level.kind == K.PLATFORM else User.objects.filter(
+            Q(pk__in=team.values("user_id")) | Q(pk__in=active_operators.values("pk")))
         users = level.members.filter(pk__in=eligible.values("pk"), is_active=True)
     elif level.kind == K.CONTRIBUTOR:
         users = User.objects.filter(
@@ -118,7 +128,7 @@ def group_users(level: ReviewLevel, request: ReviewRequest) -> list:
         users = User.objects.filter(pk__in=team.filter(role=TeamMember.Role.REVIEWER).values("user_id"),
                                     organization_id__in=lead_host, is_active=True)
     else:
-        users = operators
+        users = active_operators
     return list(users.distinct().order_by("real_name", "username"))
 
 
@@ -135,20 +145,39 @@ def is_conflicted(user, request: ReviewRequest) -> bool:
     return _authenticated(user) and user.pk in conflicted_user_ids(request)
 
 
+def decide_refusal(user, request: ReviewRequest, *, holder_matters: bool = True) -> tuple[str, object] | None:
+    """Why the user may not decide the request at its current level, as (code, message), or None if they may.
+
+    Authors, uploaders and the submitter never review; only the level's group decides; nobody decides two levels of
+    one request; and while someone holds the request (`holder_matters`), only they decide it."""
+    if is_conflicted(user, request):
+        return "review.own_resource", _("You authored, uploaded or submitted this resource, so you cannot review it.")
+    if not in_group(user, request.level, request):
+        return "review.not_in_group", format_lazy(_("You are not in the reviewer group of the level “{level}”."),
+                                                  level=request.level.get_kind_display() if request.level else "")
+    if ReviewDecision.objects.filter(request=request, reviewer=user).exists():
+        return "review.already_decided", _("You already decided an earlier level of this request; another "
+                                           "reviewer decides this one.")
+    if holder_matters and request.assignee_id and request.assignee_id != user.pk:
+        return HELD_BY_OTHER, format_lazy(_("{name} is working on this request; ask the lead to reassign it."),
+                                          name=request.assignee.display_name)
+    return None
+
+
 def can_manage_levels(user, library) -> bool:
-    return is_library_lead(user, library.pk) or roles.is_operator(user)
+    return is_lead(user, library) or roles.is_operator(user)
 
 
 def can_assign(user, request: ReviewRequest) -> bool:
     """The library lead assigns at library levels; operators at any level."""
     if roles.is_operator(user):
         return True
-    return request.level is not None and request.level.kind != K.PLATFORM and is_library_lead(user,
-                                                                                           request.library_id)
+    return request.level is not None and request.level.kind != K.PLATFORM and _is_library_lead(user,
+                                                                                            request.library_id)
 
 
 def can_withdraw(user, request: ReviewRequest) -> bool:
-    return _authenticated(user) and (user.pk == request.submitted_by_id or is_library_lead(user, request.library_id))
+    return _authenticated(user) and (user.pk == request.submitted_by_id or _is_library_lead(user, request.library_id))
 
 
 def reviewable_q(user) -> Q:
@@ -162,11 +191,11 @@ def reviewable_q(user) -> Q:
     cached = user.__dict__.get("_reslib_review_q")
     if cached is not None:
         return cached
-    team = _team(user)
+    team = _libraries_by_role(user)
     operator = roles.is_operator(user)
     lead_libs = {lib for lib, r in team.items() if TeamMember.Role.LEAD in r}
     reviewer_libs = {lib for lib, r in team.items() if TeamMember.Role.REVIEWER in r}
-    lead_host_libs = _lead_host_libraries(user)
+    lead_host_libs = reviewer_libs & _lead_host_libraries(user)
     levels = ReviewLevel.objects.filter(Q(library_id__in=lead_libs | reviewer_libs) | Q(members=user)
                                         | (Q(kind=K.PLATFORM) if operator else Q(pk__in=[])))
     explicit_member = set(ReviewLevel.objects.filter(members=user).values_list("pk", flat=True))
@@ -202,7 +231,7 @@ def visible_requests(user) -> QuerySet:
         return qs
     if not _authenticated(user):
         return qs.none()
-    lead_libs = [lib for lib, r in _team(user).items() if TeamMember.Role.LEAD in r]
+    lead_libs = [lib for lib, r in _libraries_by_role(user).items() if TeamMember.Role.LEAD in r]
     condition = reviewable_q(user) | Q(submitted_by=user) | Q(assignee=user) | Q(decisions__reviewer=user)
     if lead_libs:
         condition |= Q(library_id__in=lead_libs)

@@ -22,15 +22,14 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from reslib.accounts.models import User
 from reslib.core import audit
 from reslib.core.errors import Conflict, FieldErrors, NotFound, PermissionDenied, ValidationFailed
 from reslib.core.statemachine import StateMachine, Transition
 from reslib.libraries.models import Library, TeamMember
 from reslib.resources import services as resource_services
-from reslib.resources.models import Blob, ResourceVersion
+from reslib.resources.models import ResourceVersion
 
-from . import checklist, policies
+from . import checklist, policies, prereview
 from .models import DEFAULT_DUE_DAYS, OPEN_STATES, ReviewDecision, ReviewLevel, ReviewRequest
 
 S = ReviewRequest.State
@@ -134,7 +133,7 @@ def update_levels(library: Library, settings_: list[LevelSettings], *, by) -> li
                    _("The lead host review cannot be switched off: its approval publishes."))
     team_ids = set(TeamMember.objects.filter(library=library, role__in=policies.REVIEWING_ROLES)
                    .values_list("user_id", flat=True))
-    operator_ids = set(User.objects.filter(role_grants__role="operator").values_list("pk", flat=True))
+    operator_ids = set(policies.operators(active_only=False).values_list("pk", flat=True))
     for kind, item in by_kind.items():
         if item.group_mode not in ReviewLevel.GroupMode.values:
             errors.add(f"{kind}-group_mode", "review.group_mode_invalid", _("Choose a rule or named reviewers."))
@@ -155,7 +154,7 @@ def update_levels(library: Library, settings_: list[LevelSettings], *, by) -> li
         for kind, item in by_kind.items():
             level = ReviewLevel.objects.select_for_update().get(pk=levels[kind].pk)
             before[kind] = _level_snapshot(level)
-            level.enabled = item.enabled or kind == K.LEAD_HOST
+            level.enabled = item.enabled
             level.group_mode = item.group_mode
             level.due_days = item.due_days
             level.save(update_fields=["enabled", "group_mode", "due_days"])
@@ -209,28 +208,8 @@ def _enqueue_prereview(request_id: int) -> None:
 
 
 def compute_hits(version: ResourceVersion) -> list[dict]:
-    """The machine pre-review's hits: reslib.review.prereview.run_prereview(version) when present, else the
-    technical-specification findings and virus-scan results the upload checks already recorded."""
-    try:
-        from . import prereview
-    except ModuleNotFoundError as exc:
-        if exc.name != "reslib.review.prereview":
-            raise
-        return _fallback_hits(version)
-    return list(prereview.run_prereview(version) or [])
-
-
-def _fallback_hits(version: ResourceVersion) -> list[dict]:
-    hits = []
-    for finding in version.check_findings or []:
-        hits.append({"kind": "spec", "level": "block" if finding.get("level") == "error" else "flag",
-                     "field": finding.get("file", ""), "match": finding.get("code", ""),
-                     "context": str(finding.get("message", ""))})
-    infected = Blob.objects.filter(version_files__version=version, scan_status=Blob.ScanStatus.INFECTED)
-    for blob in infected.distinct():
-        hits.append({"kind": "virus", "level": "block", "field": "file", "match": blob.scan_detail,
-                     "context": blob.sha256})
-    return hits
+    """The machine pre-review's hits (reslib.review.prereview)."""
+    return prereview.run_prereview(version)
 
 
 def run_machine_prereview(request_id: int) -> str:
@@ -332,24 +311,20 @@ def _check_open(request: ReviewRequest, expected_level_id: int | None = None) ->
         raise LevelChanged()
 
 
-def _check_reviewer(user, request: ReviewRequest) -> None:
-    if policies.is_conflicted(user, request):
-        raise PermissionDenied(_("You authored, uploaded or submitted this resource, so you cannot review it."),
-                               code="review.own_resource")
-    if not policies.in_group(user, request.level, request):
-        raise PermissionDenied(
-            format_lazy(_("You are not in the reviewer group of the level “{level}”."), level=_level_name(request.level)),
-            code="review.not_in_group")
-    if ReviewDecision.objects.filter(request=request, reviewer=user).exists():
-        raise PermissionDenied(_("You already decided an earlier level of this request; another reviewer decides "
-                                 "this one."), code="review.already_decided")
+def _check_reviewer(user, request: ReviewRequest, *, holder_matters: bool = True) -> None:
+    """Claim and assign ask without the holder: claiming a held request has its own answer, assigning replaces
+    the holder."""
+    refusal = policies.decide_refusal(user, request, holder_matters=holder_matters)
+    if refusal is not None:
+        code, message = refusal
+        raise (Conflict if code == policies.HELD_BY_OTHER else PermissionDenied)(message, code=code)
 
 
 def claim(request: ReviewRequest, *, by) -> ReviewRequest:
     with transaction.atomic():
         request = _lock(request)
         _check_open(request)
-        _check_reviewer(by, request)
+        _check_reviewer(by, request, holder_matters=False)
         if request.assignee_id and request.assignee_id != by.pk:
             raise Conflict(format_lazy(_("{name} is already working on this request."),
                                        name=request.assignee.display_name), code="review.claimed_by_other")
@@ -390,7 +365,7 @@ def assign(request: ReviewRequest, *, by, to) -> ReviewRequest:
             raise ValidationFailed.single("user", "review.assignee_required", _("Choose a reviewer."))
         policies.forget(to)
         try:
-            _check_reviewer(to, request)
+            _check_reviewer(to, request, holder_matters=False)
         except PermissionDenied as exc:
             raise ValidationFailed.single("user", exc.code, exc.message) from None
         REQUEST_LIFECYCLE.transition_for("assign", S(request.state))
@@ -444,9 +419,6 @@ def decide(request: ReviewRequest | int, *, by, decision: str, checklist_results
         request = _lock(request)
         _check_open(request, level_id)
         _check_reviewer(by, request)
-        if request.assignee_id and request.assignee_id != by.pk:
-            raise Conflict(format_lazy(_("{name} is working on this request; ask the lead to reassign it."),
-                                       name=request.assignee.display_name), code="review.claimed_by_other")
         errors = FieldErrors()
         if len(comment) > MAX_COMMENT:
             errors.add("comment", "review.comment_too_long", _("The comment is too long."))
@@ -547,8 +519,7 @@ def notify_overdue(now=None, *, batch: int = 500) -> int:
             audit.record(actor=None, action="review.overdue", target=request,
                          after={"due_at": request.due_at.isoformat(), "level": request.level.kind})
             recipients = [request.assignee] if request.assignee_id else policies.group_users(request.level, request)
-            leads = [tm.user for tm in TeamMember.objects.filter(library_id=request.library_id,
-                                                                  role=TeamMember.Role.LEAD).select_related("user")]
+            leads = policies.lead_users(request.library_id)
             _after_commit(lambda r=request, users=recipients + leads: _notify(
                 users, "overdue", format_lazy(_("Review overdue: {title}"), title=r.title),
                 format_lazy(_("Level “{level}” was due on {due}."), level=_level_name(r.level), due=_date(r.due_at)),
@@ -589,8 +560,8 @@ def _after_commit_notify_reviewers(request: ReviewRequest) -> None:
     level = request.level
 
     def send():
-        users = [u for u in policies.group_users(level, request)
-                 if u.pk not in policies.conflicted_user_ids(request)]
+        excluded = policies.conflicted_user_ids(request)
+        users = [u for u in policies.group_users(level, request) if u.pk not in excluded]
         _notify(users, "submitted", format_lazy(_("Waiting for your review: {title}"), title=request.title),
                 format_lazy(_("Level: {level}. Please decide by {due}."), level=_level_name(level),
                             due=_date(request.due_at)), _review_url(request))

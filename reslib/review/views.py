@@ -8,23 +8,23 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from reslib.accounts import roles
 from reslib.accounts.models import User
 from reslib.core.errors import DomainError, PermissionDenied, ValidationFailed
+from reslib.core.forms import add_service_errors
 from reslib.libraries.models import Library, TeamMember
 from reslib.libraries.policies import visible_libraries
 from reslib.resources import policies as resource_policies
+from reslib.resources import spec
 from reslib.resources import views as resource_views
 from reslib.resources.forms import SubmitForm
 from reslib.resources.models import DerivedFile, Resource, ResourceVersion, VersionAuthor, VersionFile
 
-from . import checklist, policies, services
-from .forms import AssignForm, DecisionForm, LevelsForm, QueueFilterForm
-from .models import DECIDABLE_STATES, OPEN_STATES, ReviewDecision, ReviewLevel, ReviewRequest
+from . import checklist, policies, queries, services
+from .forms import AssignForm, DecisionForm, LevelsForm
+from .models import DECIDABLE_STATES, ReviewLevel, ReviewRequest
 
 PAGE_SIZE = 50
 S = ReviewRequest.State
@@ -34,69 +34,17 @@ def _refuse(request, message, *, status=403):
     return render(request, "resources/refused.html", {"message": message}, status=status)
 
 
-def _messages_of(exc: DomainError) -> list[str]:
-    if isinstance(exc, ValidationFailed):
-        return [str(m) for _f, _c, m in exc.errors]
-    return [str(exc.message)]
-
-
 # --- workbench ------------------------------------------------------------------------------------------------------
-
-def _queue_libraries(user):
-    if roles.is_operator(user):
-        return visible_libraries(user).order_by("name")
-    ids = TeamMember.objects.filter(user=user, role__in=policies.REVIEWING_ROLES).values("library_id")
-    return Library.objects.filter(pk__in=ids).order_by("name")
-
-
-def filtered_queue(user, data) -> tuple[QueueFilterForm, object]:
-    """The workbench's request list for `user` and the GET filters (shared with the API)."""
-    form = QueueFilterForm(data or None, libraries=_queue_libraries(user))
-    form.is_valid() if form.is_bound else None
-    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    scope = filters.get("scope") or "todo"
-    qs = policies.visible_requests(user) if scope == "all" else ReviewRequest.objects.filter(
-        policies.reviewable_q(user))
-    state = filters.get("state") or "open"
-    if state == "open":
-        qs = qs.filter(state__in=DECIDABLE_STATES if scope == "todo" else OPEN_STATES)
-    elif state == "closed":
-        qs = qs.exclude(state__in=OPEN_STATES)
-    else:
-        qs = qs.filter(state=state)
-    if filters.get("library"):
-        qs = qs.filter(library=filters["library"])
-    if filters.get("level"):
-        qs = qs.filter(level__kind=filters["level"])
-    who = filters.get("who")
-    if who == "mine":
-        qs = qs.filter(assignee=user)
-    elif who == "unclaimed":
-        qs = qs.filter(assignee__isnull=True)
-    if filters.get("overdue"):
-        qs = qs.filter(state__in=DECIDABLE_STATES, due_at__lt=timezone.now())
-    qs = qs.select_related("level", "library", "assignee", "submitted_by").only(*QUEUE_FIELDS).order_by("due_at", "id")
-    return form, qs
-
-
-# The columns a queue row shows (keeps 100 000-row queues light: no user passwords or unused timestamps).
-QUEUE_FIELDS = ("id", "title", "state", "version_id", "resource_id", "previous_id", "submitted_at", "due_at",
-                "library__id", "library__name", "level__id", "level__kind", "submitted_by__id",
-                "submitted_by__username", "submitted_by__real_name", "assignee__id", "assignee__username",
-                "assignee__real_name")
-
 
 @login_required
 def workbench(request):
     if not policies.is_reviewer_anywhere(request.user):
         return _refuse(request, _("The review workbench is for the libraries' reviewers and platform operators."))
-    form, qs = filtered_queue(request.user, request.GET)
+    form, qs = queries.filtered_queue(request.user, request.GET)
     page_obj = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    now = timezone.now()
     request_url = reverse("review:request", args=[0]).replace("/0/", "/{}/")
     claim_url = reverse("review:claim", args=[0]).replace("/0/", "/{}/")
     for item in page_obj.object_list:
-        item.overdue_now = item.state in DECIDABLE_STATES and item.due_at is not None and item.due_at < now
         item.own = item.submitted_by_id == request.user.pk
         item.url, item.claim_url = request_url.format(item.pk), claim_url.format(item.pk)
     return render(request, "review/workbench.html", {"form": form, "page_obj": page_obj,
@@ -153,20 +101,11 @@ def _version_context(request, review_request) -> dict:
         "authors": list(version.authors.all()),
         "main_file": main_file if can_view_files else None,
         "attachments": attachments if can_view_files else [],
-        "viewer_template": resource_views._viewer_template(main_file.blob.kind) if main_file and can_view_files
-        else None,
-        **(resource_views._viewer_context(resource, main_file, attachments) if can_view_files else {}),
+        "viewer_template": resource_views.VIEWER_TEMPLATE if main_file and can_view_files else None,
+        **(resource_views.viewer_context(resource, main_file, attachments) if can_view_files else {}),
         "can_download": can_view_files,
-        "findings": resource_views._finding_rows(version),
+        "findings": spec.finding_rows(version),
     }
-
-
-def _history(resource_id: int):
-    """All requests of a resource, newest first, with their decisions (2 queries)."""
-    return list(ReviewRequest.objects.filter(resource_id=resource_id)
-                .select_related("level", "version", "submitted_by", "assignee")
-                .prefetch_related(Prefetch("decisions", queryset=ReviewDecision.objects.order_by("created_at", "id")))
-                .order_by("-submitted_at", "-id"))
 
 
 def _hits_by_kind(hits):
@@ -179,11 +118,8 @@ def _hits_by_kind(hits):
 def _review_context(request, review_request, *, form=None, errors=None, assign_form=None):
     user = request.user
     decidable = review_request.state in DECIDABLE_STATES
-    in_group = decidable and policies.in_group(user, review_request.level, review_request)
-    conflicted = policies.is_conflicted(user, review_request)
-    decided_before = ReviewDecision.objects.filter(request=review_request, reviewer=user).exists()
-    held_by_other = bool(review_request.assignee_id and review_request.assignee_id != user.pk)
-    can_decide = decidable and in_group and not conflicted and not decided_before and not held_by_other
+    refusal = policies.decide_refusal(user, review_request) if decidable else None
+    can_decide = decidable and refusal is None
     if form is None:
         form = DecisionForm(initial={"level": review_request.level_id})
     prev_id, next_id = _neighbours(user, review_request)
@@ -204,17 +140,10 @@ def _review_context(request, review_request, *, form=None, errors=None, assign_f
         "can_assign": can_assign,
         "assign_candidates": candidates,
         "assign_form": assign_form or AssignForm(),
-        "refusal": (
-            None if can_decide or not decidable else
-            _("You authored, uploaded or submitted this resource, so you cannot review it.") if conflicted else
-            _("You already decided an earlier level of this request; another reviewer decides this one.")
-            if decided_before else
-            _("%(name)s is working on this request.") % {"name": review_request.assignee.display_name}
-            if held_by_other else
-            _("You are not in the reviewer group of this level.")),
+        "refusal": refusal[1] if refusal else None,
         "hits": _hits_by_kind(review_request.machine_hits),
         "levels": services.levels_for(review_request.library),
-        "history": _history(review_request.resource_id),
+        "history": list(queries.history(review_request.resource_id)),
         "checklist_labels": checklist.LABELS,
         "prev_id": prev_id,
         "next_id": next_id,
@@ -248,19 +177,13 @@ def decide(request, pk):
                                  checklist_results=form.checklist_results(), comment=data.get("comment", ""),
                                  level_id=data.get("level"))
     except ValidationFailed as exc:
-        for field, _code, message in exc.errors:
-            if field.startswith("checklist."):
-                form.add_error(f"item-{field.split('.', 1)[1]}", str(message))
-            elif field in ("comment", "decision"):
-                form.add_error(field, str(message))
-            else:
-                form.add_error(None, str(message))
+        form.add_service_errors(exc)
         return render(request, "review/request.html", _review_context(request, review_request, form=form),
                       status=400)
     except DomainError as exc:
         review_request = _visible_request(request, pk)
         return render(request, "review/request.html",
-                      _review_context(request, review_request, errors=_messages_of(exc)), status=exc.http_status)
+                      _review_context(request, review_request, errors=exc.messages()), status=exc.http_status)
     labels = {S.APPROVED: _("Approved: the version is published."), S.PENDING: _("Approved for the next level."),
               S.RETURNED: _("Returned to the submitter for changes."), S.REJECTED: _("Rejected.")}
     messages.success(request, labels.get(result.state, _("Done.")))
@@ -287,11 +210,11 @@ def _simple_action(request, pk, action):
             message = _("Assigned to %(name)s.") % {"name": user.display_name}
     except DomainError as exc:
         if request.POST.get("next") == "queue":
-            messages.error(request, "；".join(_messages_of(exc)))
+            messages.error(request, "；".join(exc.messages()))
             return redirect(request.POST.get("back") or reverse("review:workbench"))
         review_request = _visible_request(request, pk)
         return render(request, "review/request.html",
-                      _review_context(request, review_request, errors=_messages_of(exc)), status=exc.http_status)
+                      _review_context(request, review_request, errors=exc.messages()), status=exc.http_status)
     return _after_action(request, review_request, message)
 
 
@@ -334,8 +257,7 @@ def submit(request, pk):
     except PermissionDenied as exc:
         return _refuse(request, exc.message)
     except ValidationFailed as exc:
-        for field, _code, message in exc.errors:
-            form.add_error("commitment" if field == "commitment" else None, str(message))
+        add_service_errors(form, exc)
         return resource_views._detail_with_errors(request, resource, "submit", [], status=400, submit_form=form)
     except DomainError as exc:
         return resource_views._detail_with_errors(request, resource, "submit", exc, status=exc.http_status)
@@ -373,7 +295,7 @@ def _levels_form(library, data=None):
         seen.add(tm.user_id)
         org = tm.user.organization.name if tm.user.organization_id else ""
         member_choices.append((tm.user_id, f"{tm.user.display_name}（{org}）" if org else tm.user.display_name))
-    operators = User.objects.filter(role_grants__role="operator").order_by("real_name", "username").distinct()
+    operators = policies.operators(active_only=False).order_by("real_name", "username")
     operator_choices = [(u.pk, u.display_name) for u in operators]
     member_choices += [c for c in operator_choices if c[0] not in seen]
     levels = list(ReviewLevel.objects.filter(pk__in=[lvl.pk for lvl in levels]).prefetch_related("members")
@@ -391,15 +313,14 @@ def levels_settings(request, library_id):
         form.is_valid()
         data = form.cleaned_data
         items = [services.LevelSettings(
-            kind=level.kind, enabled=bool(data.get(f"{level.kind}-enabled")) or level.kind == ReviewLevel.Kind.LEAD_HOST,
+            kind=level.kind, enabled=bool(data.get(f"{level.kind}-enabled")),
             group_mode=data.get(f"{level.kind}-group_mode") or request.POST.get(f"{level.kind}-group_mode", ""),
             members=list(data.get(f"{level.kind}-members") or []),
             due_days=data.get(f"{level.kind}-due_days")) for level in form.levels]
         try:
             services.update_levels(library, items, by=request.user)
         except ValidationFailed as exc:
-            for field, _code, message in exc.errors:
-                form.add_error(field if field in form.fields else None, str(message))
+            add_service_errors(form, exc)
             return render(request, "review/levels.html", {"library": library, "form": form}, status=400)
         except DomainError as exc:
             return _refuse(request, exc.message, status=exc.http_status)

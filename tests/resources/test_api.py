@@ -126,7 +126,25 @@ def test_list_public_sees_published_team_sees_drafts(building, lead, reviewer, o
     assert team["count"] == 3
     assert as_user(lead).get(url, {"type": "external_link"}).json()["count"] == 1
     assert as_user(outsider).get(url).json()["count"] == 2
-    assert published.pk
+    published_item = next(i for i in public["items"] if i["title"] == "已发布")
+    assert published_item["id"] == published.pk and published_item["published"] and published_item["version"] == 1
+
+
+def test_list_filters_by_major_knowledge_point_and_title(building, lead):
+    point = services.add_knowledge_point(building, by=lead, name="对刀操作")
+    lesson = factories.resource(building, lead, title="对刀微课", knowledge_points=[point.pk])
+    handout = factories.resource(building, lead, title="编程讲义", resource_type="text")
+    url = f"{API}/libraries/{building.pk}/resources"
+    client = as_user(lead)
+
+    def ids(**params):
+        return {item["id"] for item in client.get(url, params).json()["items"]}
+
+    assert ids(knowledge_point=point.pk) == {lesson.pk}
+    assert ids(major=building.core_major_id) == {lesson.pk, handout.pk}
+    assert ids(major=building.served_majors.first().pk) == set()
+    assert ids(q=" 讲义 ") == {handout.pk}
+    assert ids(q="对刀", type="text") == set()
 
 
 def test_list_of_an_invisible_library_is_404(lead, outsider):

@@ -109,9 +109,9 @@ def test_a_finished_tus_upload_lands_in_the_bucket(s3_storage, builder):
     upload = uploads.create_upload(user=builder, length=len(data), metadata={"filename": "talk.mp3"})
     uploads.append_chunk(upload.pk, user=builder, offset=0, stream=io.BytesIO(data[:1_000_000]),
                          content_length=1_000_000)
-    result = uploads.append_chunk(upload.pk, user=builder, offset=1_000_000, stream=io.BytesIO(data[1_000_000:]),
-                                  content_length=len(data) - 1_000_000)
-    blob = result.upload.blob
+    finished = uploads.append_chunk(upload.pk, user=builder, offset=1_000_000, stream=io.BytesIO(data[1_000_000:]),
+                                    content_length=len(data) - 1_000_000)
+    blob = finished.blob
     assert blob.sha256 == hashlib.sha256(data).hexdigest()
     body = s3_storage["client"].get_object(Bucket=s3_storage["bucket"], Key=blob.storage_name)["Body"].read()
     assert body == data

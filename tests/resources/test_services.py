@@ -98,6 +98,11 @@ def test_external_link_keeps_only_its_url_and_is_not_counted(building, lead):
 def test_paid_resource_needs_a_price(building, lead):
     resource = factories.resource(building, lead, price_mode="paid", price=decimal.Decimal("9.90"))
     assert resource.latest_version.price == decimal.Decimal("9.90")
+    for price in (None, decimal.Decimal("0")):
+        with pytest.raises(ValidationFailed) as exc:
+            factories.resource(building, lead, price_mode="paid", price=price)
+        assert exc.value.code == "resource.price_required" and list(exc.value.fields) == ["price"]
+    assert Resource.objects.count() == 1
 
 
 def test_submit_needs_commitment_and_main_file(building, lead):

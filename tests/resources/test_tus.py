@@ -236,7 +236,7 @@ def test_chunks_complete_the_upload_into_a_blob(tus, builder, settings, django_c
     assert not Path(upload.temp_path).exists()
     assert AuditEntry.objects.filter(action="upload.complete", target_id=str(upload.pk)).count() == 1
     assert AuditEntry.objects.filter(target_id=str(upload.pk)).count() == 2  # create + complete, none per chunk
-    assert uploads.completed_blob(upload.pk, user=builder) == (blob, "clip.bin")
+    assert uploads.completed_upload(str(upload.pk), user=builder).blob == blob
 
     head = tus.head(url)
     assert head["Upload-Offset"] == head["Upload-Length"] == str(len(data))

@@ -114,14 +114,41 @@ def test_list_shows_published_to_the_public_and_drafts_to_the_team(building, lea
     url = reverse("resources:list", args=[building.pk])
 
     for user in (None, outsider):
-        body = page(client_for(user).get(url))
+        response = client_for(user).get(url)
+        body = page(response)
         assert "已发布的讲义" in body and "尚在草稿的微课" not in body and "行业网站链接" not in body
-    team = page(client_for(lead).get(url))
+        assert (response.context["counted_total"], response.context["external_total"]) == (1, 0)
+        assert [row["resource"].pk for row in response.context["rows"]] == [published.pk]
+    response = client_for(lead).get(url)
+    team = page(response)
     assert "已发布的讲义" in team and "尚在草稿的微课" in team and "行业网站链接" in team
     assert "外部链接" in team
     # Counted total excludes the external link: two counted, one link listed apart.
     assert "<strong>2</strong>" in team
-    assert published.pk
+    assert (response.context["counted_total"], response.context["external_total"]) == (2, 1)
+
+
+def test_totals_judge_a_resource_by_the_version_readers_see(building, lead, reviewer):
+    """A published external link whose new draft is a text is still a link for the totals (as in its row), so it is
+    counted exactly once: as a link, never also as a resource."""
+    link = publish(factories.resource(building, lead, title="行业网站链接", resource_type="external_link",
+                                      external_url="https://www.icve.com.cn/"), lead, reviewer)
+    draft = services.start_new_version(link, by=lead, changelog="改为讲义")
+    services.update_metadata(draft, factories.resource_metadata(building, title="行业讲义", resource_type="text"),
+                             by=lead)
+    response = client_for(lead).get(reverse("resources:list", args=[building.pk]))
+    assert (response.context["counted_total"], response.context["external_total"]) == (0, 1)
+    assert response.context["rows"][0]["version"].is_external
+
+
+def test_operators_see_the_list_as_the_team_does(building, lead, reviewer, outsider, operator):
+    resource = publish(text_resource(building, lead, title="已发布的讲义"), lead, reviewer)
+    services.start_new_version(resource, by=lead, changelog="更新")
+    url = reverse("resources:list", args=[building.pk])
+    assert "version 2 in progress" not in page(client_for(outsider).get(url, HTTP_ACCEPT_LANGUAGE="en"))
+    response = client_for(operator).get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.context["is_team"] and response.context["rows"][0]["has_newer"]
+    assert "version 2 in progress" in page(response)
 
 
 def test_list_filters_by_type_major_and_knowledge_point(building, lead):
@@ -136,6 +163,10 @@ def test_list_filters_by_type_major_and_knowledge_point(building, lead):
     assert "编程讲义" in body and "对刀微课" not in body
     other_major = building.served_majors.first()
     assert "对刀微课" not in page(client.get(url, {"major": other_major.pk}))
+    body = page(client.get(url, {"major": building.core_major_id}))
+    assert "对刀微课" in body and "编程讲义" in body
+    body = page(client.get(url, {"q": "对刀"}))
+    assert "对刀微课" in body and "编程讲义" not in body
 
 
 def test_list_queries_do_not_grow_with_rows(building, lead):
@@ -281,7 +312,7 @@ def test_submit_needs_the_commitment_then_goes_to_review(building, lead, reviewe
     assert str(services.RIGHTS_COMMITMENT) in body
     response = client.post(reverse("review:submit", args=[resource.pk]), {})
     assert response.status_code == 400
-    assert "您必须接受" in page(response) or "承诺" in page(response)
+    assert "您必须接受权利与内容安全承诺。" in page(response)
     resource.refresh_from_db()
     assert resource.latest_version.state == VS.DRAFT
     assert client.post(reverse("review:submit", args=[resource.pk]), {"commitment": "on"}).status_code == 302
@@ -370,6 +401,27 @@ def form_data(library, **overrides):
     }
     data.update(overrides)
     return data
+
+
+def test_create_form_starts_with_the_users_own_institution(building, lead, second_college):
+    url = reverse("resources:create", args=[building.pk])
+    response = client_for(lead).get(url)
+    assert response.status_code == 200
+    initial = response.context["form"].initial
+    assert initial["contributing_org"] == initial["copyright_holder_org"] == lead.organization_id
+    second_builder = factories.user("second_builder", org=second_college)
+    add_team_member(building, by=lead, user=second_builder, role="builder")
+    initial = client_for(second_builder).get(url).context["form"].initial
+    assert initial["contributing_org"] == initial["copyright_holder_org"] == second_college.pk
+
+
+def test_only_a_draft_can_be_edited(building, lead, reviewer):
+    resource = publish(text_resource(building, lead), lead, reviewer)
+    url = reverse("resources:edit", args=[resource.pk])
+    assert client_for(lead).get(url).status_code == 409
+    assert client_for(lead).post(url, form_data(building, title="改过的标题")).status_code == 409
+    resource.refresh_from_db()
+    assert resource.latest_version.title != "改过的标题"
 
 
 def test_create_form_saves_a_draft_with_authors_in_order(building, lead):

@@ -13,21 +13,6 @@ from reslib.resources import services as resource_services
 from .. import factories
 
 
-@pytest.fixture(autouse=True)
-def _prereview(request, monkeypatch):
-    """The machine pre-review uses the moderation helper's reslib.review.prereview once its tables exist; until its
-    migration lands, the services' fallback (technical findings and virus results) stands in."""
-    if "db" not in request.fixturenames and "transactional_db" not in request.fixturenames:
-        return
-    from django.db import connection
-
-    from reslib.review import services
-
-    request.getfixturevalue("db") if "transactional_db" not in request.fixturenames else None
-    if "review_sensitiveword" not in connection.introspection.table_names():
-        monkeypatch.setattr(services, "compute_hits", services._fallback_hits)
-
-
 def make_pdf(label: str = "讲义") -> bytes:
     from pypdf import PdfWriter
 

@@ -2,16 +2,18 @@
 the API, and refusals."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.test import TestCase
 from django.urls import reverse
 
 from reslib.core.errors import Conflict, IllegalTransition, PermissionDenied, ValidationFailed
 from reslib.core.models import AuditEntry
 from reslib.accounts import services as account_services
+from reslib.notifications.models import Notification
 from reslib.resources import policies
-from reslib.resources.models import Resource
 from reslib.review import moderation
 
 from .. import factories
@@ -60,12 +62,22 @@ def test_block_restrict_restore_with_audit_and_notification(published, operator,
     assert list(AuditEntry.objects.filter(action__startswith="moderation.").order_by("id")
                 .values_list("action", flat=True)) == ["moderation.block", "moderation.restrict",
                                                        "moderation.restore"]
-    try:
-        from reslib.notifications.models import Notification
-    except ImportError:  # pragma: no cover
-        return
     kinds = list(Notification.objects.filter(user=lead).order_by("id").values_list("kind", flat=True))
     assert [k for k in kinds if k in ("blocked", "restricted", "restored")] == ["blocked", "restricted", "restored"]
+
+
+def test_withdraw_and_block_reindex_the_resource_after_commit(published, operator, lead, monkeypatch):
+    from reslib.resources import tasks
+
+    reindexed = []
+    monkeypatch.setattr(tasks, "reindex_resource", SimpleNamespace(enqueue=reindexed.append))
+    with TestCase.captureOnCommitCallbacks() as callbacks:
+        moderation.withdraw(published, by=lead, reason="内容过时")
+        act(published, "block", operator)
+    assert reindexed == []  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    assert reindexed == [published.pk, published.pk]
 
 
 def test_moderation_needs_an_operator_a_category_and_a_reason(published, operator, lead, outsider):

@@ -82,6 +82,21 @@ def test_emergency_by_file_hash_and_uploader(corpus, operator, member_builder):
     assert [r.pk for r in preview.sample] == [corpus["f"].pk]
 
 
+def test_emergency_block_queries_grow_little_per_resource(corpus, operator):
+    """Titles, lead lists and locks are read once per batch, not once per blocked resource."""
+    def block(uploader):
+        with CaptureQueriesContext(connection) as queries:
+            batch = moderation.emergency_block(by=operator, kind="uploader", value=uploader,
+                                               reason_category="illegal", reason="专项整治")
+        return batch.count, len(queries)
+
+    one, few = block("builder")
+    five, many = block("lead")
+    assert (one, five) == (1, 5)
+    # Per resource: its update, its audit entry and its lead's notification (savepoint, insert, release).
+    assert (many - few) / (five - one) <= 5
+
+
 def test_emergency_refuses_a_changed_match_set_and_non_operators(corpus, operator, lead):
     with pytest.raises(Conflict):
         moderation.emergency_block(by=operator, kind="keyword", value="刷单", reason_category="illegal",

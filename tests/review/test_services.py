@@ -323,17 +323,6 @@ def test_flag_hits_are_kept_for_the_reviewers(building, uploader, monkeypatch):
     assert request.state == S.PENDING and request.machine_hits == hits
 
 
-def test_prereview_module_interface(building, uploader):
-    """The moderation helper's reslib.review.prereview.run_prereview(version) answers a list of hit dicts."""
-    from reslib.review import prereview
-
-    resource = ready_resource(building, uploader)
-    hits = prereview.run_prereview(resource.latest_version)
-    assert isinstance(hits, list)
-    for hit in hits:
-        assert {"kind", "level"} <= set(hit) and hit["level"] in ("block", "flag")
-
-
 # --- decisions are kept for good, overdue ---------------------------------------------------------------------------
 
 def test_decisions_cannot_be_changed_or_deleted(building, uploader, reviewer_a):

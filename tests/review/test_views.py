@@ -133,6 +133,17 @@ def test_uploader_sees_state_and_comments_on_the_resource_page(building, uploade
     assert client_for(outsider).get(detail).status_code == 404
 
 
+def test_resource_page_offers_the_review_only_to_who_may_decide(building, lead, uploader, reviewer_a):
+    """The lead is in the first level's group but submitted this version, so the page does not send them to review
+    what they would be refused."""
+    resource = ready_resource(building, lead)
+    submit(resource, lead)
+    detail = reverse("resources:detail", args=[resource.pk])
+    review_url = reverse("review:request", args=[ReviewRequest.objects.get().pk])
+    assert review_url not in page(client_for(lead).get(detail))
+    assert review_url in page(client_for(reviewer_a).get(detail))
+
+
 def test_submit_and_withdraw_buttons(building, uploader, reviewer_a):
     resource = ready_resource(building, uploader)
     client = client_for(uploader)

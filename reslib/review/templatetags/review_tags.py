@@ -1,12 +1,11 @@
 """The review panel of the resource page: the open request's state, every request's decisions and comments."""
 
 from django import template
-from django.db.models import Prefetch
 
 from reslib.resources import policies as resource_policies
 
-from .. import checklist, policies
-from ..models import DECIDABLE_STATES, OPEN_STATES, ReviewDecision, ReviewRequest
+from .. import checklist, policies, queries
+from ..models import DECIDABLE_STATES, OPEN_STATES
 
 register = template.Library()
 
@@ -18,15 +17,10 @@ def review_panel(context, resource):
     user = getattr(request, "user", None)
     if resource is None or not resource_policies.can_view_unpublished(user, resource):
         return {"show": False}
-    requests = list(
-        ReviewRequest.objects.filter(resource=resource)
-        .select_related("level", "version", "submitted_by", "assignee")
-        .prefetch_related(Prefetch("decisions", queryset=ReviewDecision.objects.order_by("created_at", "id")))
-        .order_by("-submitted_at", "-id")[:20]
-    )
+    requests = list(queries.history(resource.pk)[:20])
     current = next((r for r in requests if r.state in OPEN_STATES), None)
     can_review_current = bool(current and current.state in DECIDABLE_STATES
-                              and policies.in_group(user, current.level, current))
+                              and policies.decide_refusal(user, current) is None)
     return {
         "show": True,
         "resource": resource,
