@@ -11,24 +11,22 @@ SQLITE_FTS = """CREATE VIRTUAL TABLE search_fts USING fts5(
 TABLES = ("search_attribute", "search_payload", "search_entry", "search_term")
 
 
-def empty_index(apps, schema_editor):
+def _empty(schema_editor, fts_sql: str) -> None:
     with schema_editor.connection.cursor() as cursor:
         if schema_editor.connection.vendor == "sqlite":
             cursor.execute("DROP TABLE IF EXISTS search_fts")
-            cursor.execute(SQLITE_FTS)
+            cursor.execute(fts_sql)
             cursor.execute("INSERT INTO search_trigram (search_trigram) VALUES ('delete-all')")
         for table in TABLES:
             cursor.execute(f"DELETE FROM {table}")
+
+
+def empty_index(apps, schema_editor):
+    _empty(schema_editor, SQLITE_FTS)
 
 
 def old_fts(apps, schema_editor):
-    with schema_editor.connection.cursor() as cursor:
-        if schema_editor.connection.vendor == "sqlite":
-            cursor.execute("DROP TABLE IF EXISTS search_fts")
-            cursor.execute(SQLITE_FTS.replace(" pinyin, attrs,", " pinyin,"))
-            cursor.execute("INSERT INTO search_trigram (search_trigram) VALUES ('delete-all')")
-        for table in TABLES:
-            cursor.execute(f"DELETE FROM {table}")
+    _empty(schema_editor, SQLITE_FTS.replace(" pinyin, attrs,", " pinyin,"))
 
 
 class Migration(migrations.Migration):
