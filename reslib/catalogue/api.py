@@ -12,7 +12,7 @@ from reslib.resources.policies import search_visibility
 from reslib.search import services as search_services
 from reslib.search.backends.base import COUNT_CAP, MAX_LIMIT
 
-from .searching import PARAMS, SORT_CODES, SearchRequest, run_search
+from .searching import PARAMS, SORT_CODES, SearchRequest, choice_labels, run_search
 
 router = Router(tags=["search"])
 
@@ -94,6 +94,7 @@ class _ParamsView:
 def search(request, params: Query[SearchParams]):
     req = SearchRequest.from_params(_ParamsView(params), limit=params.limit, strict=True)
     outcome = run_search(request.user, req)
+    type_labels = choice_labels()["type"]
     items = []
     for hit in outcome.hits:
         version = hit.version
@@ -102,7 +103,7 @@ def search(request, params: Query[SearchParams]):
             "title": version.title,
             "url": reverse("resources:detail", args=[hit.resource.pk]),
             "resource_type": version.resource_type,
-            "resource_type_label": str(version.get_resource_type_display()),
+            "resource_type_label": type_labels.get(version.resource_type, version.resource_type),
             "library": {"id": hit.resource.library_id, "name": hit.resource.library.name},
             "major": version.major.code,
             "external_url": version.external_url or None if version.is_external else None,

@@ -4,6 +4,7 @@ COUNT_CAP (and PostgreSQL's id bucket) are shrunk so a few hundred documents exe
 in every document, one in every 15th, one only in the oldest documents and one in a single document."""
 
 import pytest
+from django.db import connection
 
 from reslib.search import services
 from reslib.search.backends import postgres, sql
@@ -26,13 +27,22 @@ def _title(n: int) -> str:
     return " ".join(words) + f" 第{n}号"
 
 
-@pytest.fixture
-def documents(db, monkeypatch):
+@pytest.fixture(params=["fresh", "analysed"])
+def documents(request, db, monkeypatch):
+    """The same documents before and after the planner's statistics exist (PostgreSQL sizes its windows by them)."""
     monkeypatch.setattr(sql, "COUNT_CAP", CAP)
     monkeypatch.setattr(postgres, "COUNT_CAP", CAP)
     monkeypatch.setattr(postgres, "BUCKET", 10)
+    monkeypatch.setattr(postgres.LexemeStatistics, "_cache", {})
     docs = [make_doc(n, _title(n), days=n, access="members" if n % 4 == 3 else "public") for n in range(300)]
     services.index(docs)
+    if request.param == "analysed":
+        if connection.vendor != "postgresql":
+            pytest.skip("window sizes from planner statistics: PostgreSQL only")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE search_entry")
+        frequencies, _rarest = postgres.LexemeStatistics.read("default")
+        assert frequencies["常见"] > 0.5  # the windows are sized by it
     return docs
 
 

@@ -43,7 +43,8 @@ class Prepared:
     rank_title: str  # ranking words per field group (see ranking.py)
     rank_tags: str
     rank_other: str
-    attr_tokens: list[str]  # filter attributes and access as index words (attributes.py)
+    attr_tokens: list[str]  # filter attributes as index words (attributes.py)
+    access_token: str  # the access level as an index word
 
     @property
     def public(self) -> bool:
@@ -90,7 +91,8 @@ def prepare(doc: SearchDocument) -> Prepared:
                     created_ts=to_ts(doc.created_at), multi=multi,
                     rank_title=_group(tokens, ("title",)), rank_tags=_group(tokens, TAG_FIELDS),
                     rank_other=_group(tokens, OTHER_FIELDS, pinyin),
-                    attr_tokens=attribute_tokens.document_tokens(attributes, doc.access))
+                    attr_tokens=attribute_tokens.document_tokens(attributes),
+                    access_token=attribute_tokens.token("access", doc.access))
 
 
 def _group(tokens: dict[str, str], names: tuple[str, ...], *extra: str) -> str:

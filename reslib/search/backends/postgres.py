@@ -3,29 +3,46 @@ index; pg_trgm for substrings, completions and did-you-mean.
 
 A GIN index yields matches in no useful order, and reading the rows of all of them (48 000 heap pages for "汽车 维修"
 at a million documents) is what made common words slow. So every document's tsvector also holds the lexemes of its
-id blocks ('~b12' = ids 120 000–129 999, '~c1' = ids 100 000–199 999) and of its filter attributes and access
-(attributes.py). A word query asks for the newest blocks first — ``words & access & filters & ('~b99' | '~b98')`` —
-and widens by the match density it observed until it has COUNT_CAP + 1 matches or has covered everything, so the rows
-it reads stay near COUNT_CAP whether a word is rare or in every second document.
+id blocks ('~b12' = ids 120 000–129 999, '~c1' = ids 100 000–199 999) and of its filter attributes (attributes.py).
+A word query asks for the newest blocks first — ``words & filters & ('~b99' | '~b98')`` — and widens by the match
+density it observed until it has COUNT_CAP + 1 matches or has covered everything, so the rows it reads stay near
+COUNT_CAP whether a word is rare or in every second document.
+
+What a GIN scan costs: it walks the posting lists of the rarest lexemes of the query and, for each item of those,
+advances every other lexeme's list — so its work grows with the rarest list and with the number of lexemes. Hence:
+a window is a few block lexemes of one size (sized by the words' frequency in the planner's statistics, then by the
+density seen), the last window has no block lexemes at all, and visibility is checked on the rows read rather than
+through an access lexeme that most documents carry.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+import time
+from dataclasses import dataclass, replace
+
+from django.db import connections
 
 from .base import COUNT_CAP, TEXT_FIELDS, Query
 from .common import Prepared
-from .sql import ID, Plan, SqlBackend
+from .sql import Plan, SqlBackend
 
 BUCKET = 10_000  # ids per '~b' block; a '~c' block holds BLOCKS_PER_C of them
 BLOCKS_PER_C = 10
-# A further window is sized for this many times the matches still missing, at the density seen so far.
+# A window is sized for this many times the matches still missing, at the density expected or seen so far.
 WINDOW_MARGIN = 1.5
-# Windows of more block lexemes than this are not worth it: the rest is read in one go.
-MAX_WINDOW_LEXEMES = 24
+# Block lexemes per window, at most: each one is a posting list the scan walks.
+MAX_WINDOW_LEXEMES = 4
+# Without any estimate of the words' density, the first window spans this many ids.
+FIRST_WINDOW = 2 * BUCKET
+# A window that would cover this share of the ids still unread becomes the last one: everything left, no blocks.
+LAST_WINDOW_SHARE = 0.5
 # Substring windows (no block lexemes in the trigram index): id ranges, the newest first.
 SUBSTRING_WINDOWS = (20_000, 200_000)
+# Word and filter groups held by more than this share of documents are tested on the rows, not walked in the index.
+DRIVING_SHARE = 0.05
+# How long the lexeme frequencies read from pg_stats are used before they are read again.
+STATISTICS_TTL = 300.0
 
 
 def block_lexemes(entry_id: int) -> list[str]:
@@ -43,30 +60,84 @@ def tsvector_literal(words) -> str:
     return " ".join(_lexeme(w) for w in dict.fromkeys(words))
 
 
-def tsquery_literal(query: Query, groups: list[list[str]]) -> str:
-    """Every query word (or every sub-word of a compound) and a token of each attribute group."""
-    parts = []
-    for words in query.required:
-        parts.append(" & ".join(_lexeme(w) for w in words))
-    for group in groups:
-        parts.append(" | ".join(_lexeme("~" + t) for t in group))
-    return " & ".join(f"({p})" for p in parts)
+def conjuncts(query: Query, groups: list[list[str]]) -> tuple[tuple[str, ...], ...]:
+    """What a match holds: every query word (every sub-word of a compound) and a token of each filter group — an
+    AND of OR-groups of lexemes."""
+    words = ((w,) for required in query.required for w in required)
+    return tuple(dict.fromkeys([*words, *(tuple("~" + t for t in group) for group in groups)]))
 
 
-def window_lexemes(start: int, stop: int) -> list[str]:
-    """Block lexemes covering ids [start, stop) — stop on a block boundary or just past the newest id; start rounded
-    down to a block — the newest blocks first, '~c' blocks where aligned."""
-    lexemes = []
-    block = -(-stop // BUCKET)  # blocks below this one remain
-    first = start // BUCKET
-    while block > first:
-        if block % BLOCKS_PER_C == 0 and block - BLOCKS_PER_C >= first:
-            lexemes.append(f"~c{block // BLOCKS_PER_C - 1}")
-            block -= BLOCKS_PER_C
-        else:
-            lexemes.append(f"~b{block - 1}")
-            block -= 1
-    return lexemes
+def tsquery_literal(groups) -> str:
+    return " & ".join("(" + " | ".join(_lexeme(x) for x in group) + ")" for group in groups)
+
+
+def window(stop: int, span: float) -> tuple[int, list[str]]:
+    """The block lexemes of the next window below ``stop`` (newest first) and the lowest id they cover.
+
+    Blocks of one size — '~c' when the window should span most of one, else '~b' — as many as bring the window
+    nearest to ``span`` ids (at least one, at most MAX_WINDOW_LEXEMES). The top block may reach above ``stop``: the
+    caller keeps ``id < stop``."""
+    coarse = BUCKET * BLOCKS_PER_C
+    size, prefix = (coarse, "~c") if span >= 0.75 * coarse else (BUCKET, "~b")
+    block = (stop - 1) // size
+    lexemes: list[str] = []
+    start = stop
+    while block >= 0 and len(lexemes) < MAX_WINDOW_LEXEMES and (not lexemes or stop - start + size / 2 < span):
+        lexemes.append(f"{prefix}{block}")
+        start = block * size
+        block -= 1
+    return start, lexemes
+
+
+@dataclass(frozen=True)
+class Split:
+    """A word query divided for the GIN scan: ``driving`` groups go to the index (the rare ones), ``checked`` groups
+    are tested on the rows it yields (common words: walking their long posting lists costs more than testing the
+    few rows read); ``density`` is an upper bound of the share of documents that match (None: unknown)."""
+
+    driving: tuple[tuple[str, ...], ...]
+    checked: tuple[tuple[str, ...], ...]
+    density: float | None
+
+
+def split(groups: tuple[tuple[str, ...], ...], frequencies: dict[str, float], rarest: float) -> Split:
+    """Divide by the lexemes' frequencies (a lexeme not listed is rarer than ``rarest``); without statistics every
+    group drives."""
+    if not frequencies or not groups:
+        return Split(driving=groups, checked=(), density=None)
+    shares = [min(1.0, sum(frequencies.get(x, rarest) for x in group)) for group in groups]
+    density = min(shares)
+    limit = max(DRIVING_SHARE, density)
+    return Split(driving=tuple(g for g, share in zip(groups, shares, strict=True) if share <= limit),
+                 checked=tuple(g for g, share in zip(groups, shares, strict=True) if share > limit),
+                 density=density)
+
+
+class LexemeStatistics:
+    """The planner's lexeme frequencies of search_entry.tsv (ANALYZE's most common elements), per database: the
+    share of documents holding a lexeme, and the smallest share listed (a lexeme not listed is rarer)."""
+
+    _cache: dict[str, tuple[float, dict[str, float], float]] = {}
+
+    @classmethod
+    def read(cls, using: str) -> tuple[dict[str, float], float]:
+        read_at, frequencies, rarest = cls._cache.get(using, (-math.inf, {}, 0.0))
+        if time.monotonic() - read_at > STATISTICS_TTL:
+            frequencies, rarest = cls._read(using)
+            cls._cache[using] = (time.monotonic(), frequencies, rarest)
+        return frequencies, rarest
+
+    @staticmethod
+    def _read(using: str) -> tuple[dict[str, float], float]:
+        with connections[using].cursor() as cursor:
+            cursor.execute("SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+                           "WHERE tablename = 'search_entry' AND attname = 'tsv' AND schemaname = current_schema()")
+            row = cursor.fetchone()
+        if not row or not row[0]:
+            return {}, 0.0
+        elements, freqs = row
+        # The frequencies are followed by their minimum, maximum and the share of empty values.
+        return dict(zip(elements, freqs[:len(elements)], strict=True)), float(freqs[len(elements)])
 
 
 def _like_prefix(prefix: str) -> str:
@@ -74,44 +145,59 @@ def _like_prefix(prefix: str) -> str:
 
 
 class PostgresBackend(SqlBackend):
-    def word_plan(self, query: Query, groups: list[list[str]]) -> Plan:
-        return Plan(from_sql="search_entry e", where=["e.tsv @@ %s::tsquery"], params=[tsquery_literal(query, groups)],
-                    mode="w", order="e.id DESC", filtered=True)
+    FIND = "strpos"
+
+    def word_plan(self, query: Query, groups: list[list[str]], visibility: list[str]) -> Plan:
+        matched = conjuncts(query, groups)
+        return Plan(from_sql="search_entry e", where=["e.tsv @@ %s::tsquery"], params=[tsquery_literal(matched)],
+                    mode="w", order="e.id DESC", index_filters=True, lexemes=matched)
 
     def candidates(self, plan: Plan, cond: list[str], cond_params: list) -> list[tuple]:
         if plan.mode == "b":
             return super().candidates(plan, cond, cond_params)
+        if plan.mode == "s":
+            return self._substring_candidates(plan, cond, cond_params)
+        want = COUNT_CAP + 1
+        top = self._run("SELECT COALESCE(MAX(id), 0) FROM search_entry", [])[0][0]
+        parts = split(plan.lexemes, *LexemeStatistics.read(self.using))
+        span = want * WINDOW_MARGIN / parts.density if parts.density else FIRST_WINDOW
+        rows: list[tuple] = []
+        stop = top + 1  # ids below this are still to be read
+        while stop > 0 and len(rows) < want:
+            bounds = [f"e.id < {stop}"] if stop <= top else []
+            if span >= LAST_WINDOW_SHARE * stop:
+                # The rest in one go: every group in the index, or the rows read would be all the rare words' matches.
+                start, driving, checked = 0, plan.lexemes, ()
+            else:
+                start, lexemes = window(stop, span)
+                driving, checked = (*parts.driving, tuple(lexemes)), parts.checked
+            # ts_match_vq() is @@ as a function: the planner does not hand it to the index.
+            window_plan = replace(plan, where=["e.tsv @@ %s::tsquery", *["ts_match_vq(e.tsv, %s::tsquery)"] * bool(checked)],
+                                  params=[tsquery_literal(driving), *[tsquery_literal(checked)] * bool(checked)])
+            sql, params = self._select(window_plan, cond, cond_params, bounds)
+            # "+ 0": never walk the primary key backwards testing every row (the planner's choice for a word it
+            # thinks common, ruinous when the filters make it rare).
+            rows += self._run(f"{sql} ORDER BY e.id + 0 DESC LIMIT {want - len(rows)}", params)
+            stop = start
+            seen = max(len(rows), 1) / (top + 1 - stop)
+            span = (want - len(rows)) * WINDOW_MARGIN / seen
+        return rows
+
+    def _substring_candidates(self, plan: Plan, cond: list[str], cond_params: list) -> list[tuple]:
         want = COUNT_CAP + 1
         top = self._run("SELECT COALESCE(MAX(id), 0) FROM search_entry", [])[0][0]
         rows: list[tuple] = []
-        stop = top + 1  # ids below this are still to be read
-        size = 2 * BUCKET if plan.mode == "w" else SUBSTRING_WINDOWS[0]
-        windows = 0
-        while stop > 0:
-            start = max(0, stop - size)
-            lexemes = window_lexemes(start, stop) if plan.mode == "w" else []
-            last = start == 0 or len(lexemes) > MAX_WINDOW_LEXEMES or (plan.mode == "s" and windows == 2)
-            if last:
-                start = 0
-                sql, params = self._select(plan, cond, cond_params, [f"e.id < {stop}"])
-            elif plan.mode == "w":
-                start = (start // BUCKET) * BUCKET
-                window = replace(plan, params=[f"({plan.params[0]}) & ({' | '.join(_lexeme(x) for x in lexemes)})"])
-                sql, params = self._select(window, cond, cond_params)
-            else:
-                # The range on both tables: the trigram bitmap is ANDed with the payload's key range.
-                sql, params = self._select(plan, cond, cond_params, [f"e.id >= {start}", f"e.id < {stop}",
-                                                                     f"p.entry_id >= {start}", f"p.entry_id < {stop}"])
+        stop = top + 1
+        for windows in range(len(SUBSTRING_WINDOWS) + 1):
+            start = max(0, stop - SUBSTRING_WINDOWS[windows]) if windows < len(SUBSTRING_WINDOWS) else 0
+            # The range on both tables: the trigram bitmap is ANDed with the payload's key range.
+            sql, params = self._select(plan, cond, cond_params, [f"e.id >= {start}", f"e.id < {stop}",
+                                                                 f"p.entry_id >= {start}", f"p.entry_id < {stop}"])
             rows += self._run(f"{sql} ORDER BY e.id DESC LIMIT {want - len(rows)}", params)
-            stop, windows = start, windows + 1
-            if len(rows) >= want:
+            stop = start
+            if len(rows) >= want or stop == 0:
                 break
-            density = max(len(rows), 1) / (top + 1 - stop)
-            size = math.ceil((want - len(rows)) / density * WINDOW_MARGIN)
-            if plan.mode == "s":
-                size = max(size, SUBSTRING_WINDOWS[min(windows, 1)])
-        rows.sort(key=lambda row: row[ID], reverse=True)
-        return rows[:want]
+        return rows
 
     def substring_plan(self, query: Query) -> Plan:
         # pg_trgm's GIN index serves LIKE '%…%' of ≥ 3 characters; shorter pieces are checked on the rows of the

@@ -1,4 +1,4 @@
-"""Relevance of a candidate document, computed in Python from its ranking words — the same on SQLite and PostgreSQL.
+"""Relevance of a candidate document — the same on SQLite and PostgreSQL.
 
 Why not bm25()/ts_rank_cd(): FTS5's bm25 counts every document of every query term over the whole index to get its
 IDF, which costs 20–60 ms for common words at a million documents; ts_rank_cd reads each candidate's whole tsvector.
@@ -10,11 +10,16 @@ matters is WHERE a word occurs. Score = BASE + Σ over query words of the weight
 * other — majors, resource type, library, institutions, authors and the pinyin initials (OTHER_WEIGHT);
 
 a word found only in the description adds nothing beyond BASE. Ties break by newest (the callers' id order).
+
+The database looks for each needle (a query word between spaces, or a substring piece) in the stored field groups
+and returns one bit mask per group (sql.py builds the expressions); Python turns the masks into the score. So the
+field texts stay in the database and the per-row work in Python is a few integer operations.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from .base import Query
 
@@ -32,55 +37,61 @@ def padded(tokens: list[str] | str) -> str:
     return " " + " ".join(words) + " " if words else ""
 
 
-def title_norm(title: str) -> float:
-    words = max(title.count(" ") - 1, 1)
+def title_norm(words: int) -> float:
+    words = max(words, 1)
     return (K1 + 1) / (1 + K1 * (1 - B + B * words / AVERAGE_TITLE_WORDS))
 
 
-def _word_test(alternatives: tuple[str, ...]) -> Callable[[str], bool]:
-    """A test for one query word in a padded field: the word itself, or every sub-word of its split compound."""
-    options = [tuple(f" {part} " for part in alternative.split()) for alternative in alternatives]
-    if len(options) == 1 and len(options[0]) == 1:
-        needle = options[0][0]
-        return lambda text: needle in text
-    return lambda text: any(all(part in text for part in parts) for parts in options)
+@dataclass(frozen=True)
+class Ranking:
+    """How one query is scored.
+
+    ``needles``: the texts looked for in each field group — bit i of a group's mask says needles[i] occurs in it;
+    ``joined``: look in the group's text with the spaces removed (inside words: the substring fallback);
+    ``terms``: per query word (or substring piece), the masks of its alternatives — the word matches a group when
+    every bit of one alternative is set (a compound matches through all of its sub-words)."""
+
+    needles: tuple[str, ...]
+    joined: bool
+    terms: tuple[tuple[int, ...], ...]
+
+    def scorer(self) -> Callable[[int, int, int, int], float]:
+        """score(title mask, title word count, tags mask, other mask)."""
+        matched: dict[int, int] = {}
+
+        def words_in(mask: int) -> int:
+            count = matched.get(mask)
+            if count is None:
+                count = matched[mask] = sum(1 for alternatives in self.terms
+                                            if any(mask & alt == alt for alt in alternatives))
+            return count
+
+        def score(title: int, title_words: int, tags: int, other: int) -> float:
+            total = BASE + TAGS_WEIGHT * words_in(tags) + OTHER_WEIGHT * words_in(other)
+            in_title = words_in(title)
+            if in_title:
+                total += TITLE_WEIGHT * title_norm(title_words) * in_title
+            return total
+
+        return score
 
 
-def word_scorer(query: Query) -> Callable[[str, str, str], float]:
-    """score(rank_title, rank_tags, rank_other) for a word query."""
-    tests = [_word_test(alternatives) for alternatives in query.terms]
-
-    def score(title: str, tags: str, other: str) -> float:
-        total = BASE
-        title_hits = 0
-        for test in tests:
-            if test(title):
-                title_hits += 1
-            if test(tags):
-                total += TAGS_WEIGHT
-            if test(other):
-                total += OTHER_WEIGHT
-        if title_hits:
-            total += TITLE_WEIGHT * title_norm(title) * title_hits
-        return total
-
-    return score
+def word_ranking(query: Query) -> Ranking:
+    needles: dict[str, int] = {}
+    terms = []
+    for alternatives in query.terms:
+        masks = []
+        for alternative in alternatives:
+            mask = 0
+            for part in alternative.split():
+                mask |= 1 << needles.setdefault(padded(part), len(needles))
+            masks.append(mask)
+        terms.append(tuple(masks))
+    return Ranking(needles=tuple(needles), joined=False, terms=tuple(terms))
 
 
-def substring_scorer(query: Query) -> Callable[[str, str, str], float]:
-    """score(...) for the substring fallback: pieces are looked for inside the joined words."""
-    pieces = [p for p in query.substrings if p]
-
-    def score(title: str, tags: str, other: str) -> float:
-        total = BASE
-        joined = (title.replace(" ", ""), tags.replace(" ", ""), other.replace(" ", ""))
-        for piece in pieces:
-            if piece in joined[0]:
-                total += TITLE_WEIGHT * title_norm(title)
-            if piece in joined[1]:
-                total += TAGS_WEIGHT
-            if piece in joined[2]:
-                total += OTHER_WEIGHT
-        return total
-
-    return score
+def substring_ranking(query: Query) -> Ranking:
+    """The substring fallback: pieces are looked for inside the joined words."""
+    needles: dict[str, int] = {}
+    terms = tuple((1 << needles.setdefault(piece, len(needles)),) for piece in query.substrings if piece)
+    return Ranking(needles=tuple(needles), joined=True, terms=terms)

@@ -32,28 +32,28 @@ from .base import (
     encode_cursor,
 )
 from .common import Prepared, from_ts, highlight_words, highlights, prepare, term_row
-from .ranking import substring_scorer, word_scorer
+from .ranking import Ranking, substring_ranking, word_ranking
 
 # Filter / facet name → column of search_entry (single-valued attributes).
 COLUMNS = {"resource_type": "resource_type", "major": "major", "library": "library_id", "licence": "licence",
            "price_mode": "price_mode", "kind": "kind"}
 BATCH = 500
 FACET_COLUMNS = ("resource_type", "major", "library", "licence", "price_mode")
-# What the candidate query reads per match, in this order (Row below names the positions).
+# What the candidate query reads per match, in this order (the constants below name the positions). The last four
+# are the ranking masks (ranking.py), computed only when the order is by relevance.
 CANDIDATE_COLUMNS = ("e.id", "e.created_ts", "e.usage", "e.rating", *(f"e.{COLUMNS[n]}" for n in FACET_COLUMNS),
-                     "e.multi", "e.rank_title", "e.rank_tags", "e.rank_other")
+                     "e.multi", "0", "0", "0", "0")
 ID, TS, USAGE, RATING = 0, 1, 2, 3
 FACET_INDEX = {name: 4 + i for i, name in enumerate(FACET_COLUMNS)}
 MULTI = 4 + len(FACET_COLUMNS)
-RANK = slice(MULTI + 1, MULTI + 4)
+RANK = slice(MULTI + 1, MULTI + 5)
 SORT_VALUE = {"id": ID, "ts": TS, "usage": USAGE, "rating": RATING}
 INSERT_ATTRIBUTE = "INSERT INTO search_attribute (entry_id, name, value, created_ts) VALUES (%s, %s, %s, %s)"
+RANKED_GROUPS = ("e.rank_title", "e.rank_tags", "e.rank_other")
 
 
-def _counting_columns(facets: Sequence[str]) -> tuple[str, ...]:
-    needed = {"e.multi"} if any(name in MULTI_ATTRIBUTES for name in facets) else set()
-    return tuple("''" if column in ("e.multi", "e.rank_title", "e.rank_tags", "e.rank_other") and column not in needed
-                 else column for column in CANDIDATE_COLUMNS)
+def _ranking(query: Query, mode: str) -> Ranking:
+    return substring_ranking(query) if mode == "s" else word_ranking(query)
 
 
 def _attribute_rows(entry_id: int, prep: Prepared) -> list[tuple]:
@@ -70,10 +70,13 @@ class Plan:
     params: list = field(default_factory=list)
     mode: str = "w"  # "w" word index, "s" substring fallback, "b" browse (empty query)
     order: str = "e.id DESC"  # newest first, in the order the driving index yields rows
-    filtered: bool = False  # the index itself applies visibility and filters (no row conditions needed)
+    index_filters: bool = False  # the index itself applies the filters (no row conditions for them)
+    index_visibility: bool = False  # … and visibility
     ts_column: str = "e.created_ts"  # the date as the driving index holds it (browse pages by date)
     columns: tuple[str, ...] = CANDIDATE_COLUMNS  # what a row holds (candidates: always laid out as CANDIDATE_COLUMNS)
+    column_params: tuple = ()  # parameters of the column expressions
     drives: str = ""  # a filter the driving index applies already (no row condition for it)
+    lexemes: tuple[tuple[str, ...], ...] = ()  # what a match holds: an AND of OR-groups of index words (PostgreSQL)
 
 
 class SqlBackend(SearchBackend):
@@ -81,8 +84,9 @@ class SqlBackend(SearchBackend):
 
     # --- hooks ------------------------------------------------------------------------------------------------
 
-    def word_plan(self, query: Query, groups: list[list[str]]) -> Plan:  # pragma: no cover - abstract
-        """Matches of the words that carry a token of every attribute group (attributes.query_groups)."""
+    def word_plan(self, query: Query, groups: list[list[str]], visibility: list[str]) -> Plan:  # pragma: no cover
+        """Matches of the words that carry a token of every filter group (attributes.filter_groups); the index may
+        also apply visibility (a token of attributes.visibility_group, [] = everything visible)."""
         raise NotImplementedError
 
     def substring_plan(self, query: Query) -> Plan:  # pragma: no cover - abstract
@@ -113,9 +117,10 @@ class SqlBackend(SearchBackend):
     def _in(column: str, values: Sequence) -> tuple[str, list]:
         return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
-    def _conditions(self, filters: dict[str, list[str]], visibility: Visibility) -> tuple[list[str], list]:
+    def _conditions(self, filters: dict[str, list[str]], visibility: Visibility | None) -> tuple[list[str], list]:
+        """Row conditions for the filters and (unless None) the visibility."""
         where, params = [], []
-        if not visibility.everything:
+        if visibility is not None and not visibility.everything:
             parts, vis_params = [], []
             if visibility.access:
                 sql, p = self._in("e.access", sorted(visibility.access))
@@ -161,11 +166,9 @@ class SqlBackend(SearchBackend):
 
     def _select(self, plan: Plan, cond: list[str], cond_params: list, extra_where: Sequence[str] = (),
                 extra_params: Sequence = ()) -> tuple[str, list]:
-        if plan.filtered:
-            cond, cond_params = [], []
         where = " AND ".join([*plan.where, *extra_where, *cond]) or "1 = 1"
         return (f"SELECT {', '.join(plan.columns)} FROM {plan.from_sql} WHERE {where}",
-                [*plan.params, *extra_params, *cond_params])
+                [*plan.column_params, *plan.params, *extra_params, *cond_params])
 
     def candidates(self, plan: Plan, cond: list[str], cond_params: list) -> list[tuple]:
         """The newest COUNT_CAP + 1 visible matches (rows laid out as CANDIDATE_COLUMNS), newest first."""
@@ -191,7 +194,7 @@ class SqlBackend(SearchBackend):
     def _order(rows: list[tuple], keys: list[str], query: Query, mode: str) -> list[tuple]:
         """(key tuple, row) pairs, best first."""
         if keys[0] == "score":
-            score = substring_scorer(query) if mode == "s" else word_scorer(query)
+            score = _ranking(query, mode).scorer()
             keyed = [((score(*row[RANK]), row[ID]), row) for row in rows]
         else:
             positions = [SORT_VALUE[k] for k in keys]
@@ -223,26 +226,53 @@ class SqlBackend(SearchBackend):
                             order="fa.created_ts DESC, fa.entry_id DESC", ts_column="fa.created_ts", drives=name)
         return Plan(from_sql="search_entry e", mode="b", order="e.created_ts DESC, e.id DESC")
 
+    def _row_conditions(self, plan: Plan, filters: dict[str, list[str]], visibility: Visibility):
+        """What the rows must be checked for: what the plan's index does not apply already."""
+        row_filters = {} if plan.index_filters else {k: v for k, v in filters.items() if k != plan.drives}
+        return self._conditions(row_filters, None if plan.index_visibility else visibility)
+
+    def _matches(self, plan: Plan, query: Query, filters, visibility, facets, sort, limit):
+        """The plan as run (with its columns), its row conditions and its candidate rows."""
+        if not limit:  # totals and facets only: institution/audience values only when counted
+            if not any(name in MULTI_ATTRIBUTES for name in facets):
+                plan = replace(plan, columns=tuple("''" if c == "e.multi" else c for c in plan.columns))
+        elif self._keys(sort, plan.mode)[0] == "score":
+            plan = replace(plan, **self._rank_columns(plan, _ranking(query, plan.mode)))
+        cond, cond_params = self._row_conditions(plan, filters, visibility)
+        return plan, cond, cond_params, self.candidates(plan, cond, cond_params)
+
+    FIND = "instr"  # the vendor's (haystack, needle) → 1-based position or 0
+
+    def _rank_columns(self, plan: Plan, ranking: Ranking) -> dict:
+        """The columns of a relevance-ordered read: the ranking masks (title, title word count, tags, other)."""
+        masks, params = [], []
+        for column in RANKED_GROUPS:
+            text = f"replace({column}, ' ', '')" if ranking.joined else column
+            bits = [f"CASE WHEN {self.FIND}({text}, %s) > 0 THEN {1 << i} ELSE 0 END"
+                    for i in range(len(ranking.needles))]
+            masks.append(" + ".join(bits) or "0")
+            params += ranking.needles
+        title_words = "length(e.rank_title) - length(replace(e.rank_title, ' ', '')) - 1"
+        columns = (*plan.columns[:RANK.start], masks[0], title_words, masks[1], masks[2])
+        return {"columns": columns, "column_params": tuple(params)}
+
     def search(self, query: Query, *, filters, visibility, facets, sort, cursor, limit, fp) -> SearchResult:
         mode, after = ("w", None)
         if cursor:
             mode, after = decode_cursor(cursor, fp)
-        groups = attribute_tokens.query_groups(filters, visibility)
-        if groups is None:  # this user may see nothing
+        visibility_tokens = attribute_tokens.visibility_group(visibility)
+        if visibility_tokens is None:  # this user may see nothing
             return SearchResult(hits=[], facets={name: [] for name in facets})
         if query.empty:
             plan = self._browse_plan(filters)
         elif mode == "s":
             plan = self.substring_plan(query)
         else:
-            plan = self.word_plan(query, groups)
-        cond, cond_params = self._conditions({k: v for k, v in filters.items() if k != plan.drives}, visibility)
-        if not limit:  # totals and facets only: leave the ranking words (and unasked attributes) in the database
-            plan.columns = _counting_columns(facets)
-        rows = self.candidates(plan, cond, cond_params)
+            plan = self.word_plan(query, attribute_tokens.filter_groups(filters), visibility_tokens)
+        plan, cond, cond_params, rows = self._matches(plan, query, filters, visibility, facets, sort, limit)
         if not rows and plan.mode == "w" and query.substrings and cursor is None:
-            plan = replace(self.substring_plan(query), columns=plan.columns)
-            rows = self.candidates(plan, cond, cond_params)
+            plan, cond, cond_params, rows = self._matches(self.substring_plan(query), query, filters, visibility,
+                                                          facets, sort, limit)
         complete = len(rows) <= COUNT_CAP
         rows = rows[:COUNT_CAP]
         keys = self._keys(sort, plan.mode)

@@ -36,12 +36,13 @@ def _like(piece: str) -> str:
 class SqliteBackend(SqlBackend):
     FORCED_JOIN = "CROSS JOIN"
 
-    def word_plan(self, query: Query, groups: list[list[str]]) -> Plan:
+    def word_plan(self, query: Query, groups: list[list[str]], visibility: list[str]) -> Plan:
         # FTS5 yields matches in rowid (= entry id) order, so "newest first, stop after COUNT_CAP + 1" reads only
         # what it returns, however common the words are; filters and visibility are index words too.
+        groups = [visibility, *groups] if visibility else groups
         return Plan(from_sql="search_fts CROSS JOIN search_entry e ON e.id = search_fts.rowid",
                     where=["search_fts MATCH %s"], params=[match_expression(query, groups)], mode="w",
-                    order="search_fts.rowid DESC", filtered=True)
+                    order="search_fts.rowid DESC", index_filters=True, index_visibility=True)
 
     def substring_plan(self, query: Query) -> Plan:
         long = [p for p in query.substrings if len(p) >= 3]
@@ -115,7 +116,8 @@ class SqliteBackend(SqlBackend):
 
 
 def _fts_row(entry_id: int, prep: Prepared) -> list:
-    return [entry_id, *(prep.tokens[name] for name in TEXT_FIELDS), prep.pinyin, " ".join(prep.attr_tokens)]
+    return [entry_id, *(prep.tokens[name] for name in TEXT_FIELDS), prep.pinyin,
+            " ".join([*prep.attr_tokens, prep.access_token])]
 
 
 def _levenshtein(a: str, b: str, cap: int) -> int:
