@@ -171,9 +171,11 @@ class PostgresBackend(SqlBackend):
             else:
                 start, lexemes = window(stop, span)
                 driving, checked = (*parts.driving, tuple(lexemes)), parts.checked
-            # ts_match_vq() is @@ as a function: the planner does not hand it to the index.
-            window_plan = replace(plan, where=["e.tsv @@ %s::tsquery", *["ts_match_vq(e.tsv, %s::tsquery)"] * bool(checked)],
-                                  params=[tsquery_literal(driving), *[tsquery_literal(checked)] * bool(checked)])
+            where, params = ["e.tsv @@ %s::tsquery"], [tsquery_literal(driving)]
+            if checked:  # ts_match_vq() is @@ as a function: the planner does not hand it to the index
+                where.append("ts_match_vq(e.tsv, %s::tsquery)")
+                params.append(tsquery_literal(checked))
+            window_plan = replace(plan, where=where, params=params)
             sql, params = self._select(window_plan, cond, cond_params, bounds)
             # "+ 0": never walk the primary key backwards testing every row (the planner's choice for a word it
             # thinks common, ruinous when the filters make it rare).
@@ -190,24 +192,24 @@ class PostgresBackend(SqlBackend):
         stop = top + 1
         for windows in range(len(SUBSTRING_WINDOWS) + 1):
             start = max(0, stop - SUBSTRING_WINDOWS[windows]) if windows < len(SUBSTRING_WINDOWS) else 0
-            # The range on both tables: the trigram bitmap is ANDed with the payload's key range.
-            sql, params = self._select(plan, cond, cond_params, [f"e.id >= {start}", f"e.id < {stop}",
-                                                                 f"p.entry_id >= {start}", f"p.entry_id < {stop}"])
-            rows += self._run(f"{sql} ORDER BY e.id DESC LIMIT {want - len(rows)}", params)
+            # The range on the payload only: it drives (newest first through its covering index, or the trigram
+            # bitmap for a rare piece), entries are looked up for its matches.
+            sql, params = self._select(plan, cond, cond_params, [f"p.entry_id >= {start}", f"p.entry_id < {stop}"])
+            rows += self._run(f"{sql} ORDER BY p.entry_id DESC LIMIT {want - len(rows)}", params)
             stop = start
             if len(rows) >= want or stop == 0:
                 break
         return rows
 
     def substring_plan(self, query: Query) -> Plan:
-        # pg_trgm's GIN index serves LIKE '%…%' of ≥ 3 characters; shorter pieces are checked on the rows of the
-        # (id-range) windows candidates() reads.
+        # pg_trgm's GIN index serves LIKE '%…%' of ≥ 3 characters; shorter pieces are checked on the short texts of
+        # the (id-range) windows candidates() reads.
         where, params = [], []
         for piece in query.substrings:
             where.append("p.short_text LIKE %s")
             params.append("%" + _like_prefix(piece))
-        return Plan(from_sql="search_entry e JOIN search_payload p ON p.entry_id = e.id", where=where or ["1 = 0"],
-                    params=params, mode="s", order="e.id DESC")
+        return Plan(from_sql="search_payload p JOIN search_entry e ON e.id = p.entry_id", where=where or ["1 = 0"],
+                    params=params, mode="s", order="p.entry_id DESC")
 
     def _extra_columns(self, prep: Prepared, entry_id: int) -> list[tuple[str, object, str]]:
         words = [w for name in TEXT_FIELDS for w in prep.tokens[name].split()] + prep.pinyin.split()
