@@ -62,6 +62,12 @@ def test_substring_fallback(corpus):
     assert result.substring and ids(result) == ["resource:5"]
 
 
+@pytest.mark.parametrize("text", ["。", "!?"])
+def test_punctuation_alone_is_looked_for_as_text_not_taken_for_everything(corpus, text):
+    result = services.search(text, visibility=ANON, filters={"resource_type": ["video"]})
+    assert result.total == 0 and result.substring
+
+
 def test_query_never_matches_what_the_user_cannot_see(corpus):
     assert "resource:7" not in ids(services.search("数控编程", visibility=ANON))
     assert "resource:7" in ids(services.search("数控编程", visibility=SIGNED_IN))

@@ -265,7 +265,7 @@ class SqlBackend(SearchBackend):
             return SearchResult(hits=[], facets={name: [] for name in facets})
         if query.empty:
             plan = self._browse_plan(filters)
-        elif mode == "s":
+        elif mode == "s" or not query.terms:  # punctuation only: no words to look up
             plan = self.substring_plan(query)
         else:
             plan = self.word_plan(query, attribute_tokens.filter_groups(filters), visibility_tokens)
