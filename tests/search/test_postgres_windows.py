@@ -1,6 +1,15 @@
-"""PostgreSQL reads the newest id blocks first: which block lexemes a window uses (pure arithmetic)."""
+"""PostgreSQL reads the newest id blocks first, the rare words through the index: which lexemes a window uses and
+which query groups drive the index (pure arithmetic)."""
 
-from reslib.search.backends.postgres import BLOCKS_PER_C, BUCKET, MAX_WINDOW_LEXEMES, block_lexemes, window
+from reslib.search.backends.postgres import (
+    BLOCKS_PER_C,
+    BUCKET,
+    MAX_WINDOW_LEXEMES,
+    Split,
+    block_lexemes,
+    split,
+    window,
+)
 
 COARSE = BUCKET * BLOCKS_PER_C
 
@@ -27,3 +36,23 @@ def test_a_wide_window_takes_coarse_blocks_and_ends_nearest_to_its_span():
 def test_a_window_has_few_lexemes_however_wide():
     start, lexemes = window(50 * COARSE, 40 * COARSE)
     assert len(lexemes) == MAX_WINDOW_LEXEMES and start == (50 - MAX_WINDOW_LEXEMES) * COARSE
+
+
+def test_rare_groups_drive_the_index_and_common_ones_are_tested_on_the_rows():
+    frequencies = {"实训": 0.12, "案例": 0.24, "老年": 0.015, "~tvideo": 0.1, "~taudio": 0.02, "~pfree": 0.95}
+    groups = (("老年",), ("实训",), ("~tvideo", "~taudio"), ("~pfree",))
+    parts = split(groups, frequencies, rarest=0.005)
+    assert parts.driving == (("老年",),) and parts.checked == (("实训",), ("~tvideo", "~taudio"), ("~pfree",))
+    assert parts.density == 0.015  # the rarest group bounds the share of matching documents
+
+
+def test_the_rarest_group_drives_even_when_common_and_unlisted_words_count_as_rare():
+    frequencies = {"实训": 0.12, "案例": 0.24}
+    assert split((("实训",), ("案例",)), frequencies, rarest=0.005).driving == (("实训",),)
+    assert split((("实训",), ("罕见词",)), frequencies, rarest=0.005) == Split(
+        driving=(("罕见词",),), checked=(("实训",),), density=0.005)
+
+
+def test_without_statistics_everything_drives():
+    assert split((("实训",), ("案例",)), {}, rarest=0.0) == Split(
+        driving=(("实训",), ("案例",)), checked=(), density=None)
