@@ -127,6 +127,10 @@ class LexemeStatistics:
             cls._cache[using] = (time.monotonic(), frequencies, rarest)
         return frequencies, rarest
 
+    @classmethod
+    def forget(cls, using: str) -> None:
+        cls._cache.pop(using, None)
+
     @staticmethod
     def _read(using: str) -> tuple[dict[str, float], float]:
         with connections[using].cursor() as cursor:
@@ -243,6 +247,12 @@ class PostgresBackend(SqlBackend):
         rows = self._run("SELECT term FROM search_term WHERE term %% %s AND term <> %s AND df > 0 "
                          "ORDER BY similarity(term, %s) DESC, df DESC LIMIT 1", [text, text, text])
         return rows[0][0] if rows else None
+
+    def optimize(self) -> None:
+        with self.connection.cursor() as cursor:
+            for table in ("search_entry", "search_payload", "search_attribute"):
+                cursor.execute(f"ANALYZE {table}")
+        LexemeStatistics.forget(self.using)
 
     def finish_bulk(self) -> None:
         with self.connection.cursor() as cursor:

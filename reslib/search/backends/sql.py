@@ -546,6 +546,9 @@ class SqlBackend(SearchBackend):
     def finish_bulk(self) -> None:
         """After bulk_append: compact and refresh planner statistics."""
 
+    def optimize(self) -> None:
+        """After a rebuild (search_reindex): compact the index and refresh what the queries are planned by."""
+
     def apply_term_counts(self, counts: Counter) -> None:
         items = list(counts.items())
         for start in range(0, len(items), 5000):

@@ -40,8 +40,7 @@ class Command(BaseCommand):
             result = source.reindex_all(progress=Progress(self.stdout, label))
             self.stdout.write(f"{label}: {result}")
         backend = get_backend()
-        if hasattr(backend, "optimize"):
-            backend.optimize()
+        backend.optimize()
         self.stdout.write(self.style.SUCCESS(
             f"Search index rebuilt: {backend.count()} documents in {time.monotonic() - started:.1f}s"))
         sys.stdout.flush()
