@@ -93,7 +93,7 @@ def window(stop: int, span: float) -> tuple[int, list[str]]:
 class Split:
     """A word query divided for the GIN scan: ``driving`` groups go to the index (the rare ones), ``checked`` groups
     are tested on the rows it yields (common words: walking their long posting lists costs more than testing the
-    few rows read); ``density`` is an upper bound of the share of documents that match (None: unknown)."""
+    few rows read); ``density`` is the share of documents expected to match (None: unknown)."""
 
     driving: tuple[tuple[str, ...], ...]
     checked: tuple[tuple[str, ...], ...]
@@ -102,12 +102,16 @@ class Split:
 
 def split(groups: tuple[tuple[str, ...], ...], frequencies: dict[str, float], rarest: float) -> Split:
     """Divide by the lexemes' frequencies (a lexeme not listed is rarer than ``rarest``); without statistics every
-    group drives."""
+    group drives. The expected density: the rarest word's share (words go together: 老年 and 护理), times the share
+    of each filter group ('~' tokens: a resource type says little about the words)."""
     if not frequencies or not groups:
         return Split(driving=groups, checked=(), density=None)
     shares = [min(1.0, sum(frequencies.get(x, rarest) for x in group)) for group in groups]
-    density = min(shares)
-    limit = max(DRIVING_SHARE, density)
+    limit = max(DRIVING_SHARE, min(shares))
+    density = min([s for g, s in zip(groups, shares, strict=True) if not g[0].startswith("~")], default=1.0)
+    for group, share in zip(groups, shares, strict=True):
+        if group[0].startswith("~"):
+            density *= share
     return Split(driving=tuple(g for g, share in zip(groups, shares, strict=True) if share <= limit),
                  checked=tuple(g for g, share in zip(groups, shares, strict=True) if share > limit),
                  density=density)
