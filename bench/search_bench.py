@@ -13,12 +13,15 @@ anonymously, with all seven facets:
   api      GET /api/v1/search over HTTP (granian, one worker) — what a client sees;
   naive    Resource.objects.filter(title/description/keywords __icontains each word).order_by(-id)[:20] + count()
            on a sample of the word queries, each stopped after --icontains-timeout seconds.
-Prints p50/p95 per mode and the ratio naive/backend. The target in issue 5 is API p95 <= 50 ms at 1 M resources.
+Each round runs the mix in-process, then over HTTP, so both meet the machine in the same state; a fixed CPU workload
+timed before each round shows how fast the (shared, noisy) machine was. Prints p50/p95 per mode and the ratio
+naive/backend. The target in issue 5 is API p95 <= 50 ms at 1 M resources.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -219,34 +222,34 @@ def rebuild_index(corpus, size: int) -> dict:
     return build_index(corpus, size, list(Library.objects.order_by("id")))
 
 
-def time_backend(rounds: int) -> dict:
+def cpu_baseline() -> float:
+    """Milliseconds of a fixed pure-Python workload: how fast this (shared, noisy) machine is right now."""
+    started = time.perf_counter()
+    sum(i * i for i in range(300_000))
+    return (time.perf_counter() - started) * 1000
+
+
+def label(name: str, q: str, filters: dict, sort: str) -> str:
+    return f"{name}: {q or '-'} {filters or ''} {sort}"
+
+
+def backend_round(per_query: dict[str, list[float]]) -> None:
     from reslib.search import services
     from reslib.search.backends.base import Visibility
 
     anon = Visibility.anonymous()
-    per_query: dict[str, list[float]] = {}
-    totals = {}
-    cursor_for: dict[str, str | None] = {}
-    for round_ in range(rounds + 1):  # the first round warms caches and is not counted
-        for label, q, filters, sort in QUERIES:
-            started = time.perf_counter()
-            result = services.search(q, filters=filters, visibility=anon, facets=FACETS, sort=sort, limit=20)
-            elapsed = (time.perf_counter() - started) * 1000
-            if round_:
-                per_query.setdefault(f"{label}: {q or '-'} {filters or ''} {sort}", []).append(elapsed)
-            totals[q + json.dumps(filters) + sort] = (result.total, result.approximate)
-            cursor_for[q + sort + json.dumps(filters)] = result.next_cursor
-        # deep page: follow a cursor five pages down for a broad query
-        if round_:
-            cursor = None
-            for _ in range(5):
-                started = time.perf_counter()
-                result = services.search("数控", visibility=anon, sort="relevance", cursor=cursor, limit=20)
-                cursor = result.next_cursor
-                per_query.setdefault("page 2-6: 数控 (cursor)", []).append((time.perf_counter() - started) * 1000)
-                if not cursor:
-                    break
-    return {"per_query": per_query, "totals": totals}
+    for name, q, filters, sort in QUERIES:
+        started = time.perf_counter()
+        services.search(q, filters=filters, visibility=anon, facets=FACETS, sort=sort, limit=20)
+        per_query.setdefault(label(name, q, filters, sort), []).append((time.perf_counter() - started) * 1000)
+    # deep pages: follow a cursor five pages down for a broad query
+    cursor = services.search("数控", visibility=anon, sort="relevance", limit=20).next_cursor
+    for _ in range(5):
+        if not cursor:
+            break
+        started = time.perf_counter()
+        cursor = services.search("数控", visibility=anon, sort="relevance", cursor=cursor, limit=20).next_cursor
+        per_query.setdefault("page 2-6: 数控 (cursor)", []).append((time.perf_counter() - started) * 1000)
 
 
 def free_port() -> int:
@@ -255,16 +258,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def time_api(rounds: int) -> dict | None:
+@contextlib.contextmanager
+def api_server():
+    """GET /api/v1/search over HTTP: granian, one worker, production settings (persistent database connections, no
+    query log), plain HTTP on loopback. Yields a connection to it, or None when granian is not installed."""
     import http.client
 
-    port = free_port()
-    # Production settings (persistent database connections, no query log); plain HTTP on loopback.
-    env = dict(os.environ, RESLIB_DEBUG="0", RESLIB_SECRET_KEY=secrets.token_urlsafe(48),
-               RESLIB_ALLOWED_HOSTS="127.0.0.1", RESLIB_SECURE_SSL_REDIRECT="0")
     granian = VENV_BIN / "granian"
     if not granian.exists():
-        return None
+        yield None
+        return
+    port = free_port()
+    env = dict(os.environ, RESLIB_DEBUG="0", RESLIB_SECRET_KEY=secrets.token_urlsafe(48),
+               RESLIB_ALLOWED_HOSTS="127.0.0.1", RESLIB_SECURE_SSL_REDIRECT="0")
     proc = subprocess.Popen([str(granian), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                              "--workers", "1", "--blocking-threads", "1", "reslib.wsgi:application"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -278,31 +284,47 @@ def time_api(rounds: int) -> dict | None:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise SystemExit("granian did not start: " + proc.stderr.read().decode()[-2000:]) from None
                 time.sleep(0.2)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        per_query: dict[str, list[float]] = {}
-        statuses = {}
-        for round_ in range(rounds + 1):
-            for label, q, filters, sort in QUERIES:
-                params = [("q", q), ("sort", sort)]
-                for name, values in filters.items():
-                    params += [(API_PARAM[name], v) for v in values]
-                url = "/api/v1/search?" + urllib.parse.urlencode(params)
-                started = time.perf_counter()
-                conn.request("GET", url, headers={"Host": "127.0.0.1", "Accept": "application/json"})
-                response = conn.getresponse()
-                body = response.read()
-                elapsed = (time.perf_counter() - started) * 1000
-                statuses[url] = (response.status, len(json.loads(body).get("hits", [])) if response.status == 200
-                                 else body[:200])
-                if round_:
-                    per_query.setdefault(f"{label}: {q or '-'} {filters or ''} {sort}", []).append(elapsed)
-        return {"per_query": per_query, "statuses": statuses}
+        yield http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def api_round(conn, per_query: dict[str, list[float]], failures: dict) -> None:
+    for name, q, filters, sort in QUERIES:
+        params = [("q", q), ("sort", sort)]
+        for param, values in filters.items():
+            params += [(API_PARAM[param], v) for v in values]
+        url = "/api/v1/search?" + urllib.parse.urlencode(params)
+        started = time.perf_counter()
+        conn.request("GET", url, headers={"Host": "127.0.0.1", "Accept": "application/json"})
+        response = conn.getresponse()
+        body = response.read()
+        per_query.setdefault(label(name, q, filters, sort), []).append((time.perf_counter() - started) * 1000)
+        if response.status != 200:
+            failures[url] = (response.status, body[:200])
+
+
+def time_queries(rounds: int, with_api: bool) -> dict:
+    """Rounds of the query mix, in-process and (in the same round, so both meet the machine in the same state) over
+    HTTP; the first round warms caches and is not counted. The CPU baseline is taken before each counted round."""
+    backend: dict[str, list[float]] = {}
+    api: dict[str, list[float]] = {}
+    failures: dict = {}
+    baseline: list[float] = []
+    with contextlib.ExitStack() as stack:
+        conn = stack.enter_context(api_server()) if with_api else None
+        for round_ in range(rounds + 1):
+            if round_:
+                baseline.append(cpu_baseline())
+            backend_round(backend if round_ else {})
+            if conn is not None:
+                api_round(conn, api if round_ else {}, failures)
+    return {"backend": backend, "api": api if conn is not None else None, "failures": failures,
+            "baseline": baseline}
 
 
 def time_naive(timeout_s: float) -> dict:
@@ -391,7 +413,11 @@ def main():
     elif args.reindex:
         figures["index"] = rebuild_index(corpus, args.size)
         print(f"  index rebuilt in {figures['index']['total_s']}s ({figures['index']['docs_per_s']:,} docs/s)")
-    backend = time_backend(args.rounds)
+    timed = time_queries(args.rounds, with_api=not args.no_api)
+    backend = {"per_query": timed["backend"]}
+    figures["cpu_baseline_ms"] = [round(v, 1) for v in timed["baseline"]]
+    print(f"\nCPU baseline (fixed Python workload, before each round): "
+          f"{', '.join(f'{v:.1f}' for v in timed['baseline'])} ms — compare runs by it")
     b50, b95 = summary(backend["per_query"])
     figures["backend_ms"] = {"p50": round(b50, 2), "p95": round(b95, 2),
                              "median_per_query": {k: round(statistics.median(v), 1)
@@ -399,20 +425,17 @@ def main():
     print(f"\nbackend (in-process, 7 facets, anonymous): p50 {b50:.1f} ms  p95 {b95:.1f} ms")
     for name, values in backend["per_query"].items():
         print(f"  {statistics.median(values):8.1f} ms  {name}")
-    if not args.no_api:
-        api = time_api(args.rounds)
-        if api is None:
-            print("\nAPI: granian not installed; not measured")
-        else:
-            a50, a95 = summary(api["per_query"])
-            figures["api_ms"] = {"p50": round(a50, 2), "p95": round(a95, 2),
-                                 "median_per_query": {k: round(statistics.median(v), 1)
-                                                      for k, v in api["per_query"].items()}}
-            bad = {u: s for u, s in api["statuses"].items() if s[0] != 200}
-            print(f"\nAPI GET /api/v1/search over HTTP: p50 {a50:.1f} ms  p95 {a95:.1f} ms"
-                  + (f"  (non-200: {bad})" if bad else ""))
-            for name, values in api["per_query"].items():
-                print(f"  {statistics.median(values):8.1f} ms  {name}")
+    if timed["api"] is None and not args.no_api:
+        print("\nAPI: granian not installed; not measured")
+    elif timed["api"] is not None:
+        a50, a95 = summary(timed["api"])
+        figures["api_ms"] = {"p50": round(a50, 2), "p95": round(a95, 2),
+                             "median_per_query": {k: round(statistics.median(v), 1) for k, v in timed["api"].items()}}
+        bad = timed["failures"]
+        print(f"\nAPI GET /api/v1/search over HTTP: p50 {a50:.1f} ms  p95 {a95:.1f} ms"
+              + (f"  (non-200: {bad})" if bad else ""))
+        for name, values in timed["api"].items():
+            print(f"  {statistics.median(values):8.1f} ms  {name}")
     naive = time_naive(args.icontains_timeout)
     print(f"\nnaive icontains (newest 20 + count, stopped after {args.icontains_timeout:g} s):")
     ratios = []
