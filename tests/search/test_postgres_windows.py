@@ -39,17 +39,21 @@ def test_a_window_has_few_lexemes_however_wide():
 
 
 def test_rare_groups_drive_the_index_and_common_ones_are_tested_on_the_rows():
-    frequencies = {"实训": 0.12, "案例": 0.24, "老年": 0.015, "~tvideo": 0.1, "~taudio": 0.02, "~pfree": 0.95}
-    groups = (("老年",), ("实训",), ("~tvideo", "~taudio"), ("~pfree",))
+    # 老年护理操作要点 at a million documents: 操作 and 要点 are in most documents.
+    frequencies = {"老年": 0.015, "护理": 0.03, "操作": 0.68, "要点": 0.59, "~tvideo": 0.1, "~taudio": 0.02,
+                   "~pfree": 0.95}
+    groups = (("老年",), ("护理",), ("操作",), ("要点",), ("~tvideo", "~taudio"), ("~pfree",))
     parts = split(groups, frequencies, rarest=0.005)
-    assert parts.driving == (("老年",),) and parts.checked == (("实训",), ("~tvideo", "~taudio"), ("~pfree",))
+    assert parts.driving == (("老年",), ("护理",), ("~tvideo", "~taudio"))
+    assert parts.checked == (("操作",), ("要点",), ("~pfree",))
     # The rarest word bounds the share of matching documents; filters are taken as independent of the words.
     assert parts.density == 0.015 * (0.1 + 0.02) * 0.95
 
 
-def test_the_rarest_group_drives_even_when_common_and_unlisted_words_count_as_rare():
-    frequencies = {"实训": 0.12, "案例": 0.24}
-    assert split((("实训",), ("案例",)), frequencies, rarest=0.005).driving == (("实训",),)
+def test_the_more_common_the_rarest_word_the_more_words_drive():
+    frequencies = {"python": 0.082, "数据库": 0.083, "实训": 0.12, "的": 0.9}
+    assert split((("python",), ("数据库",), ("的",)), frequencies, rarest=0.005).driving == (("python",), ("数据库",))
+    # A word rarer than every listed one: the common word is cheaper to test on its few rows.
     assert split((("实训",), ("罕见词",)), frequencies, rarest=0.005) == Split(
         driving=(("罕见词",),), checked=(("实训",),), density=0.005)
 
