@@ -18,21 +18,21 @@ def masks(ranking, title: str, tags: str = "", other: str = "") -> tuple[int, in
 def test_title_beats_tags_beats_other_beats_description_only():
     ranking = word_ranking(query.parse("数控"))
     score = ranking.scorer()
-    in_title = score(*masks(ranking, padded("数控 设备")))
-    in_tags = score(*masks(ranking, padded("机械 制图"), padded("数控")))
-    in_other = score(*masks(ranking, padded("机械 制图"), "", padded("数控 技术")))
-    description_only = score(*masks(ranking, padded("机械 制图"), padded("制图"), padded("机械")))
+    in_title = score(masks(ranking, padded("数控 设备")))
+    in_tags = score(masks(ranking, padded("机械 制图"), padded("数控")))
+    in_other = score(masks(ranking, padded("机械 制图"), "", padded("数控 技术")))
+    description_only = score(masks(ranking, padded("机械 制图"), padded("制图"), padded("机械")))
     assert in_title > in_tags > in_other > description_only == 1.0
 
 
 def test_every_query_word_counts_and_shorter_titles_win():
     ranking = word_ranking(query.parse("汽车 维修"))
     score = ranking.scorer()
-    both = score(*masks(ranking, padded("汽车 维修 技术")))
-    one = score(*masks(ranking, padded("汽车 发动机 拆装")))
+    both = score(masks(ranking, padded("汽车 维修 技术")))
+    one = score(masks(ranking, padded("汽车 发动机 拆装")))
     assert both > one
-    short = score(*masks(ranking, padded("汽车 维修")))
-    long = score(*masks(ranking, padded("汽车 维修 技术 实训 指导 项目 综合 训练 第 三 讲 案例")))
+    short = score(masks(ranking, padded("汽车 维修")))
+    long = score(masks(ranking, padded("汽车 维修 技术 实训 指导 项目 综合 训练 第 三 讲 案例")))
     assert short > long
     assert title_norm(2) > title_norm(12)
 
@@ -40,18 +40,18 @@ def test_every_query_word_counts_and_shorter_titles_win():
 def test_a_compound_matches_through_its_sub_words():
     ranking = word_ranking(query.parse("汽车维修"))
     score = ranking.scorer()
-    assert score(*masks(ranking, padded("汽车 维修"))) == score(*masks(ranking, padded("汽车维修 入门"))) > 1.0
-    assert score(*masks(ranking, padded("汽车 入门"))) == 1.0  # only half the compound: not a title match
+    assert score(masks(ranking, padded("汽车 维修"))) == score(masks(ranking, padded("汽车维修 入门"))) > 1.0
+    assert score(masks(ranking, padded("汽车 入门"))) == 1.0  # only half the compound: not a title match
 
 
 def test_words_match_whole_words_only():
     ranking = word_ranking(query.parse("数控"))
-    assert ranking.scorer()(*masks(ranking, padded("数控加工"))) == 1.0  # a longer word is not the word
+    assert ranking.scorer()(masks(ranking, padded("数控加工"))) == 1.0  # a longer word is not the word
 
 
 def test_substring_ranking_looks_inside_words():
     ranking = substring_ranking(query.parse("车维修"))
     score = ranking.scorer()
-    in_title = score(*masks(ranking, padded("汽车 维修 技术")))
-    in_tags = score(*masks(ranking, padded("机械 制图"), padded("汽车 维修")))
+    in_title = score(masks(ranking, padded("汽车 维修 技术")))
+    in_tags = score(masks(ranking, padded("机械 制图"), padded("汽车 维修")))
     assert in_title > in_tags > 1.0

@@ -55,22 +55,23 @@ class Ranking:
     joined: bool
     terms: tuple[tuple[int, ...], ...]
 
-    def scorer(self) -> Callable[[int, int, int, int], float]:
-        """score(title mask, title word count, tags mask, other mask)."""
-        matched: dict[int, int] = {}
+    def scorer(self) -> Callable[[tuple[int, int, int, int]], float]:
+        """score((title mask, title word count, tags mask, other mask)). Remembers each combination: a thousand
+        candidates share a few dozen."""
+        scores: dict[tuple[int, int, int, int], float] = {}
 
         def words_in(mask: int) -> int:
-            count = matched.get(mask)
-            if count is None:
-                count = matched[mask] = sum(1 for alternatives in self.terms
-                                            if any(mask & alt == alt for alt in alternatives))
-            return count
+            return sum(1 for alternatives in self.terms if any(mask & alt == alt for alt in alternatives))
 
-        def score(title: int, title_words: int, tags: int, other: int) -> float:
-            total = BASE + TAGS_WEIGHT * words_in(tags) + OTHER_WEIGHT * words_in(other)
-            in_title = words_in(title)
-            if in_title:
-                total += TITLE_WEIGHT * title_norm(title_words) * in_title
+        def score(masks: tuple[int, int, int, int]) -> float:
+            total = scores.get(masks)
+            if total is None:
+                title, title_words, tags, other = masks
+                total = BASE + TAGS_WEIGHT * words_in(tags) + OTHER_WEIGHT * words_in(other)
+                in_title = words_in(title)
+                if in_title:
+                    total += TITLE_WEIGHT * title_norm(title_words) * in_title
+                scores[masks] = total
             return total
 
         return score

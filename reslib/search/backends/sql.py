@@ -195,7 +195,7 @@ class SqlBackend(SearchBackend):
         """(key tuple, row) pairs, best first."""
         if keys[0] == "score":
             score = _ranking(query, mode).scorer()
-            keyed = [((score(*row[RANK]), row[ID]), row) for row in rows]
+            keyed = [((score(row[RANK]), row[ID]), row) for row in rows]
         else:
             positions = [SORT_VALUE[k] for k in keys]
             keyed = [(tuple(row[i] for i in positions), row) for row in rows]
