@@ -314,17 +314,26 @@ def time_queries(rounds: int, with_api: bool) -> dict:
     backend: dict[str, list[float]] = {}
     api: dict[str, list[float]] = {}
     failures: dict = {}
-    baseline: list[float] = []
+    rounds_seen: list[dict] = []  # per counted round: the CPU baseline and that round's p95s
     with contextlib.ExitStack() as stack:
         conn = stack.enter_context(api_server()) if with_api else None
         for round_ in range(rounds + 1):
-            if round_:
-                baseline.append(cpu_baseline())
-            backend_round(backend if round_ else {})
+            baseline = cpu_baseline()
+            this_backend: dict[str, list[float]] = {}
+            this_api: dict[str, list[float]] = {}
+            backend_round(this_backend)
             if conn is not None:
-                api_round(conn, api if round_ else {}, failures)
+                api_round(conn, this_api, failures)
+            if not round_:
+                continue
+            for total, this in ((backend, this_backend), (api, this_api)):
+                for name, values in this.items():
+                    total.setdefault(name, []).extend(values)
+            rounds_seen.append({"cpu_baseline_ms": round(baseline, 1),
+                                "backend_p95": round(summary(this_backend)[1], 1),
+                                "api_p95": round(summary(this_api)[1], 1) if this_api else None})
     return {"backend": backend, "api": api if conn is not None else None, "failures": failures,
-            "baseline": baseline}
+            "rounds": rounds_seen}
 
 
 def time_naive(timeout_s: float) -> dict:
@@ -415,9 +424,10 @@ def main():
         print(f"  index rebuilt in {figures['index']['total_s']}s ({figures['index']['docs_per_s']:,} docs/s)")
     timed = time_queries(args.rounds, with_api=not args.no_api)
     backend = {"per_query": timed["backend"]}
-    figures["cpu_baseline_ms"] = [round(v, 1) for v in timed["baseline"]]
-    print(f"\nCPU baseline (fixed Python workload, before each round): "
-          f"{', '.join(f'{v:.1f}' for v in timed['baseline'])} ms — compare runs by it")
+    figures["rounds"] = timed["rounds"]
+    print("\nper round — CPU baseline (a fixed Python workload: how fast the machine was), backend p95, API p95:")
+    for seen in timed["rounds"]:
+        print(f"  {seen['cpu_baseline_ms']:6.1f} ms  {seen['backend_p95']:6.1f} ms  {seen['api_p95'] or '-':>6} ms")
     b50, b95 = summary(backend["per_query"])
     figures["backend_ms"] = {"p50": round(b50, 2), "p95": round(b95, 2),
                              "median_per_query": {k: round(statistics.median(v), 1)
