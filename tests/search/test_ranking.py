@@ -3,7 +3,8 @@
 That the databases compute the masks right is proven by the relevance tests, which run on SQLite and PostgreSQL."""
 
 from reslib.search import query
-from reslib.search.backends.ranking import padded, substring_ranking, title_norm, word_ranking
+from reslib.search.backends.base import Query
+from reslib.search.backends.ranking import MAX_NEEDLES, padded, substring_ranking, title_norm, word_ranking
 
 
 def masks(ranking, title: str, tags: str = "", other: str = "") -> tuple[int, int, int, int]:
@@ -55,3 +56,13 @@ def test_substring_ranking_looks_inside_words():
     in_title = score(masks(ranking, padded("汽车 维修 技术")))
     in_tags = score(masks(ranking, padded("机械 制图"), padded("汽车 维修")))
     assert in_title > in_tags > 1.0
+
+
+def test_masks_stay_within_64_bits_however_long_the_query():
+    words = [f"词{i}" for i in range(70)]
+    long_query = Query(text=" ".join(words), terms=tuple((w + "甲", f"{w} 甲{i}") for i, w in enumerate(words)),
+                       words=tuple(words), substrings=tuple(words))
+    ranking = word_ranking(long_query)
+    assert len(ranking.needles) <= MAX_NEEDLES and ranking.terms
+    assert max(mask for alternatives in ranking.terms for mask in alternatives) < 1 << 63
+    assert len(substring_ranking(long_query).needles) <= MAX_NEEDLES

@@ -29,6 +29,8 @@ OTHER_WEIGHT = 2.5
 BASE = 1.0
 # BM25 term-frequency part for tf = 1: (k1 + 1) / (1 + k1 · (1 − b + b · length / average length)).
 K1, B, AVERAGE_TITLE_WORDS = 1.2, 0.75, 8.0
+# Masks are 64-bit integers in the database: query words beyond this many needles do not count for relevance.
+MAX_NEEDLES = 62
 
 
 def padded(tokens: list[str] | str) -> str:
@@ -81,6 +83,9 @@ def word_ranking(query: Query) -> Ranking:
     needles: dict[str, int] = {}
     terms = []
     for alternatives in query.terms:
+        parts = {padded(part) for alternative in alternatives for part in alternative.split()}
+        if len(needles.keys() | parts) > MAX_NEEDLES:
+            break
         masks = []
         for alternative in alternatives:
             mask = 0
@@ -94,5 +99,6 @@ def word_ranking(query: Query) -> Ranking:
 def substring_ranking(query: Query) -> Ranking:
     """The substring fallback: pieces are looked for inside the joined words."""
     needles: dict[str, int] = {}
-    terms = tuple((1 << needles.setdefault(piece, len(needles)),) for piece in query.substrings if piece)
+    pieces = [piece for piece in query.substrings if piece]
+    terms = tuple((1 << needles.setdefault(piece, len(needles)),) for piece in pieces[:MAX_NEEDLES])
     return Ranking(needles=tuple(needles), joined=True, terms=terms)
