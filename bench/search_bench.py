@@ -423,17 +423,16 @@ def main():
         figures["index"] = rebuild_index(corpus, args.size)
         print(f"  index rebuilt in {figures['index']['total_s']}s ({figures['index']['docs_per_s']:,} docs/s)")
     timed = time_queries(args.rounds, with_api=not args.no_api)
-    backend = {"per_query": timed["backend"]}
     figures["rounds"] = timed["rounds"]
     print("\nper round — CPU baseline (a fixed Python workload: how fast the machine was), backend p95, API p95:")
     for seen in timed["rounds"]:
         print(f"  {seen['cpu_baseline_ms']:6.1f} ms  {seen['backend_p95']:6.1f} ms  {seen['api_p95'] or '-':>6} ms")
-    b50, b95 = summary(backend["per_query"])
+    b50, b95 = summary(timed["backend"])
     figures["backend_ms"] = {"p50": round(b50, 2), "p95": round(b95, 2),
                              "median_per_query": {k: round(statistics.median(v), 1)
-                                                  for k, v in backend["per_query"].items()}}
+                                                  for k, v in timed["backend"].items()}}
     print(f"\nbackend (in-process, 7 facets, anonymous): p50 {b50:.1f} ms  p95 {b95:.1f} ms")
-    for name, values in backend["per_query"].items():
+    for name, values in timed["backend"].items():
         print(f"  {statistics.median(values):8.1f} ms  {name}")
     if timed["api"] is None and not args.no_api:
         print("\nAPI: granian not installed; not measured")
@@ -450,7 +449,7 @@ def main():
     print(f"\nnaive icontains (newest 20 + count, stopped after {args.icontains_timeout:g} s):")
     ratios = []
     backend_by_q = {}
-    for name, values in backend["per_query"].items():
+    for name, values in timed["backend"].items():
         q = name.split(": ", 1)[1].rsplit(" {", 1)[0].rsplit(" relevance", 1)[0].strip()
         backend_by_q.setdefault(q, statistics.median(values))
     for q, (ms, timed_out) in naive.items():

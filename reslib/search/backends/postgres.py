@@ -172,8 +172,7 @@ class PostgresBackend(SqlBackend):
             return super().candidates(plan, cond, cond_params)
         if plan.mode == "s":
             return self._substring_candidates(plan, cond, cond_params)
-        want = COUNT_CAP + 1
-        top = self._run("SELECT COALESCE(MAX(id), 0) FROM search_entry", [])[0][0]
+        want, top = COUNT_CAP + 1, self._newest_id()
         parts = split(plan.lexemes, *LexemeStatistics.read(self.using))
         span = want * WINDOW_MARGIN / parts.density if parts.density else FIRST_WINDOW
         rows: list[tuple] = []
@@ -200,9 +199,11 @@ class PostgresBackend(SqlBackend):
             span = (want - len(rows)) * WINDOW_MARGIN / seen
         return rows
 
+    def _newest_id(self) -> int:
+        return self._run("SELECT COALESCE(MAX(id), 0) FROM search_entry", [])[0][0]
+
     def _substring_candidates(self, plan: Plan, cond: list[str], cond_params: list) -> list[tuple]:
-        want = COUNT_CAP + 1
-        top = self._run("SELECT COALESCE(MAX(id), 0) FROM search_entry", [])[0][0]
+        want, top = COUNT_CAP + 1, self._newest_id()
         rows: list[tuple] = []
         stop = top + 1
         for windows in range(len(SUBSTRING_WINDOWS) + 1):
