@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "reslib.demo",
     "reslib.notifications",
     "reslib.review",
+    "reslib.questions",
 ]
 
 MIDDLEWARE = [

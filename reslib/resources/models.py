@@ -119,6 +119,8 @@ class ResourceVersion(models.Model):
         MICRO_LESSON = "micro_lesson", _("Micro-lesson")
         CASE = "case", _("Case")
         QUESTIONS = "questions", _("Questions / test paper")
+        # One structured question of the library's question bank (reslib.questions); made only by its services.
+        QUESTION = "question", _("Question bank item")
         COURSE_PACKAGE = "course_package", _("Course package")
         TRAINING_PACKAGE = "training_package", _("Training package")
         SOFTWARE = "software", _("Teaching software")
