@@ -1,11 +1,13 @@
 """ResLib settings: one module, configured only by RESLIB_* environment variables.
 
 The defaults suit a laptop (SQLite in WAL mode, files under ./var, database task queue, console e-mail).
-With RESLIB_DEBUG=0 the process refuses to start on unsafe values (the default secret key, wildcard hosts).
+With RESLIB_DEBUG=0 the process refuses to start on unsafe values (the default secret key, wildcard hosts) and
+without the site's public address (RESLIB_SITE_URL).
 """
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -32,6 +34,15 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
+def env_site_url(name: str, default: str) -> str:
+    raw = env(name, default).strip()
+    parts = urlsplit(raw)
+    if raw and (parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment):
+        raise ImproperlyConfigured(f"RESLIB_{name} must be the site's public address such as "
+                                   f"https://reslib.example.edu.cn, not {raw!r}")
+    return raw.rstrip("/")
+
+
 INSECURE_DEFAULT_SECRET_KEY = "reslib-insecure-development-key-do-not-use-in-production"
 
 DEBUG = env_bool("DEBUG", True)
@@ -39,6 +50,8 @@ SECRET_KEY = env("SECRET_KEY", INSECURE_DEFAULT_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 VAR_DIR = Path(env("VAR_DIR", str(PROJECT_DIR / "var")))
+# E-mails and other texts read away from any request build their links from the site's public address.
+RESLIB_SITE_URL = env_site_url("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "")
 
 if not DEBUG:
     if SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50:
@@ -47,6 +60,11 @@ if not DEBUG:
         )
     if "*" in ALLOWED_HOSTS:
         raise ImproperlyConfigured("RESLIB_ALLOWED_HOSTS must name the site's hosts in production, not '*'.")
+    if not RESLIB_SITE_URL:
+        raise ImproperlyConfigured(
+            "RESLIB_DEBUG=0 needs RESLIB_SITE_URL, the site's public address (e.g. https://reslib.example.edu.cn): "
+            "links in e-mails are built from it."
+        )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -58,9 +76,10 @@ INSTALLED_APPS = [
     "ninja",
     "django_htmx",
     "axes",
+    "reslib.core",
+    # After reslib.core: its `db_worker` (django_tasks_db's worker plus a heartbeat) must win the command name.
     "django_tasks",
     "django_tasks_db",
-    "reslib.core",
     "reslib.accounts",
     "reslib.orgs",
     "reslib.libraries",
@@ -76,12 +95,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "reslib.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CsrfViewMiddleware, which reads (and spools to disk) the multipart body of every POST.
+    "reslib.core.middleware.MultipartGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "reslib.core.middleware.ErrorAnswersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "reslib.core.middleware.RequestContextMiddleware",
@@ -135,8 +158,9 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "reslib.accounts.password_validation.NotBlankPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "reslib.accounts.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -206,6 +230,10 @@ else:
 
 # --- Background tasks -------------------------------------------------------------------------------------------
 TASKS = {"default": {"BACKEND": env("TASK_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# A running task whose worker has sent no heartbeat for this long belongs to a dead worker (kill -9, crash, lost
+# machine): it is put back in the queue, or marked failed once it has been started TASK_MAX_ATTEMPTS times.
+RESLIB_TASK_STALE_MINUTES = float(env("TASK_STALE_MINUTES", "5"))
+RESLIB_TASK_MAX_ATTEMPTS = int(env("TASK_MAX_ATTEMPTS", "3"))
 
 # --- E-mail -----------------------------------------------------------------------------------------------------
 EMAIL_HOST = env("EMAIL_HOST", "")
@@ -229,6 +257,23 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Every HTML page (reslib.core.middleware.ContentSecurityPolicyMiddleware). Scripts only from our own static files;
+# styles may be inline (style attributes and the <style> blocks of several pages, htmx's indicator style). Files,
+# posters, players and PDF frames are served by the site itself (also from S3: streamed through Django).
+RESLIB_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "media-src": ["'self'", "blob:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "frame-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -248,11 +293,19 @@ LOGGING = {
 
 # --- ResLib domain settings -------------------------------------------------------------------------------------
 RESLIB_DEFAULT_BUILD_PERIOD_MONTHS = int(env("DEFAULT_BUILD_PERIOD_MONTHS", "12"))
+# Debug mode answers a 404 with the site's own page like production does; 1 brings back Django's technical page
+# (every route listed) for developers.
+RESLIB_DEBUG_PAGES = env_bool("DEBUG_PAGES", False)
 RESLIB_API_PAGE_SIZE = 50
 # Uploads: bytes arrive in UPLOAD_TEMP_DIR (always local: tus appends to it), then move into the default storage.
 RESLIB_UPLOAD_TEMP_DIR = Path(env("UPLOAD_TEMP_DIR", str(VAR_DIR / "uploads")))
 RESLIB_MAX_UPLOAD_BYTES = int(env("MAX_UPLOAD_BYTES", str(4 * 1024**3)))
 RESLIB_UPLOAD_EXPIRY_HOURS = int(env("UPLOAD_EXPIRY_HOURS", "24"))
+# Per user: how many open uploads (unfinished, or finished but not yet added to a resource) and how many bytes of
+# them (declared Upload-Length) at once, so that one account cannot fill the disk. Twice the largest upload by
+# default: one at full size still fits when the limit of single uploads is raised.
+RESLIB_MAX_OPEN_UPLOADS = int(env("MAX_OPEN_UPLOADS", "20"))
+RESLIB_MAX_OPEN_UPLOAD_BYTES = int(env("MAX_OPEN_UPLOAD_BYTES", str(2 * RESLIB_MAX_UPLOAD_BYTES)))
 RESLIB_SMALL_UPLOAD_BYTES = int(env("SMALL_UPLOAD_BYTES", str(50 * 1024**2)))
 # clamd for virus scanning: "tcp://127.0.0.1:3310" or "unix:///run/clamav/clamd.ctl"; empty = not scanned.
 RESLIB_CLAMD_URL = env("CLAMD_URL", "")

@@ -5,6 +5,11 @@ from reslib.core.api import api, api_not_found
 
 from . import api_routes  # noqa: F401  (registers every app's router on the API)
 
+# Under /api/ in the API's JSON error shape, elsewhere the site's pages (403 keeps Django's view and 403.html).
+handler400 = "reslib.core.views.bad_request"
+handler404 = "reslib.core.views.page_not_found"
+handler500 = "reslib.core.views.server_error"
+
 urlpatterns = [
     path("api/v1/uploads/", include("reslib.resources.tus_urls")),
     path("api/v1/", api.urls),

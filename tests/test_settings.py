@@ -16,7 +16,9 @@ PRODUCTION_ENV = {
     "RESLIB_DEBUG": "0",
     "RESLIB_SECRET_KEY": secrets.token_urlsafe(48),  # 64 characters
     "RESLIB_ALLOWED_HOSTS": "reslib.example.edu.cn",
+    "RESLIB_SITE_URL": "https://reslib.example.edu.cn",
     "RESLIB_BEHIND_PROXY": "1",
+    "RESLIB_CLAMD_URL": "unix:///run/clamav/clamd.ctl",  # without a virus scanner the deploy check warns
 }
 
 
@@ -58,6 +60,33 @@ def test_production_mode_refuses_wildcard_hosts(tmp_path):
     result = run(SETUP + "print('started')", tmp_path, **{**PRODUCTION_ENV, "RESLIB_ALLOWED_HOSTS": "*"})
     assert result.returncode != 0
     assert "RESLIB_ALLOWED_HOSTS" in result.stderr
+
+
+def test_production_mode_refuses_to_start_without_the_site_address(tmp_path):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "RESLIB_SITE_URL"}
+    result = run(SETUP + "print('started')", tmp_path, **env)
+    assert result.returncode != 0 and "started" not in result.stdout
+    assert "RESLIB_SITE_URL" in result.stderr and "e-mails" in result.stderr
+    result = run(["-m", "reslib.manage", "check", "--deploy", "--fail-level", "WARNING"], tmp_path, **env)
+    assert result.returncode != 0 and "RESLIB_SITE_URL" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["reslib.example.edu.cn", "ftp://reslib.example.edu.cn", "https://",
+                                   "https://x/?a=1"])
+def test_a_site_address_that_is_not_one_is_refused(tmp_path, value):
+    result = run(SETUP + "print('started')", tmp_path, RESLIB_SITE_URL=value)
+    assert result.returncode != 0 and "started" not in result.stdout
+    assert "RESLIB_SITE_URL" in result.stderr
+
+
+def test_site_address_defaults_to_the_local_server_in_debug_mode(tmp_path):
+    result = run(SETUP + "print(settings.RESLIB_SITE_URL)", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["http://127.0.0.1:8000"]
+    result = run(SETUP + "print(settings.RESLIB_SITE_URL)", tmp_path,
+                 **{**PRODUCTION_ENV, "RESLIB_SITE_URL": "https://reslib.example.edu.cn/"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["https://reslib.example.edu.cn"]
 
 
 def test_a_debug_value_that_is_not_a_boolean_is_refused(tmp_path):
@@ -156,7 +185,7 @@ def test_every_setting_read_from_the_environment_is_documented_in_the_readme():
 
     root = Path(__file__).resolve().parent.parent
     source = (root / "reslib" / "settings.py").read_text()
-    names = set(re.findall(r"\benv(?:_bool|_list)?\(\s*\"([A-Z0-9_]+)\"", source))
+    names = set(re.findall(r"\benv(?:_[a-z_]+)?\(\s*\"([A-Z0-9_]+)\"", source))
     assert {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "MEDIA_ROOT"} <= names
     readme = (root / "README.md").read_text()
     undocumented = sorted(n for n in names if f"`RESLIB_{n}`" not in readme)

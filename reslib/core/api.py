@@ -5,18 +5,32 @@ A session only authenticates unsafe requests (POST, PUT, DELETE…) that carry t
 but wrong or revoked is refused with 401, never treated as anonymous.
 
 Lists all answer {"items": [...], "count": n} and take `limit` (1–100, default 50) and `offset`.
+
+Requests are checked before a handler runs: a body must be a JSON object sent as application/json (else 415 or
+400), at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes (else 413), and every integer anywhere in the request must fit the
+database's signed 64-bit columns (else 422 naming the field). Whatever still escapes a handler answers in the error
+shape too: a 500 is `server_error`, logged like Django's own, also in debug mode.
 """
 
+import functools
+import json
+import logging
 from typing import Any
 
 from django.conf import settings
+from django.core import signals
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
+from django.utils.log import log_response
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination
+from ninja.parser import Parser
+from pydantic import BaseModel
 from ninja.security import HttpBearer, SessionAuth
 from ninja.utils import check_csrf
 
@@ -29,10 +43,13 @@ except ImportError:  # pragma: no cover - older django-ninja accepts the plain t
     def Status(status_code, value):  # noqa: N802
         return status_code, value
 
+from . import validation_messages
 from .errors import DomainError, NotAuthenticated
 from .errors import PermissionDenied as DomainPermissionDenied
 
 MAX_PAGE_SIZE = 100
+# SQLite's INTEGER and PostgreSQL's bigint: an integer outside this range cannot even be compared with a column.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class BearerToken(HttpBearer):
@@ -123,6 +140,113 @@ def domain_error_response(exc: DomainError) -> JsonResponse:
     return error_response(data.pop("code"), data.pop("message"), exc.http_status, data.pop("fields"), **data)
 
 
+class UnsupportedMediaType(DomainError):
+    code = "request.unsupported_media_type"
+    http_status = 415
+    default_message = gettext_lazy("Send the request body as JSON (Content-Type: application/json).")
+
+
+class MalformedBody(DomainError):
+    code = "request.malformed"
+    default_message = gettext_lazy("The request body is not valid JSON.")
+
+
+class BodyNotAnObject(DomainError):
+    code = "request.not_an_object"
+    default_message = gettext_lazy("The request body must be a JSON object.")
+
+
+class BodyTooLarge(DomainError):
+    code = "request.too_large"
+    http_status = 413
+    default_message = gettext_lazy("The request body is too large.")
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type == "application/json" or (content_type.startswith("application/") and
+                                                   content_type.endswith("+json"))
+
+
+class JsonObjectParser(Parser):
+    """Request bodies are JSON objects sent as JSON. Ninja wraps whatever this raises in HttpError(400);
+    _http_error answers with the DomainError behind it."""
+
+    def parse_body(self, request):
+        if not _is_json(request.content_type or ""):
+            raise UnsupportedMediaType()
+        try:
+            data = json.loads(request.body)
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
+            raise MalformedBody() from None
+        if not isinstance(data, dict):
+            raise BodyNotAnObject()
+        return data
+
+
+def server_error_json() -> JsonResponse:
+    return error_response("server_error", _("Something went wrong on our side. Please try again later."), 500)
+
+
+def server_error_response(request, exc: BaseException) -> JsonResponse:
+    """A 500 in the error shape, reported like Django reports an unhandled exception (signal and log entry)."""
+    response = server_error_json()
+    signals.got_request_exception.send(sender=None, request=request)
+    log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request, exception=exc)
+    return response
+
+
+def exception_response(request, exc: Exception) -> JsonResponse:
+    """The API's answer to an exception a handler let escape (ninja operations and the plain API views alike)."""
+    if isinstance(exc, DomainError):
+        return domain_error_response(exc)
+    if isinstance(exc, Http404):
+        return error_response("not_found", _("Not found."), 404)
+    if isinstance(exc, DjangoPermissionDenied):
+        return error_response("permission.denied", _("You are not allowed to do this."), 403)
+    if isinstance(exc, RequestDataTooBig):
+        return domain_error_response(BodyTooLarge())
+    if isinstance(exc, SuspiciousOperation):
+        logging.getLogger(f"django.security.{exc.__class__.__name__}").error(
+            str(exc), extra={"status_code": 400, "request": request})
+        return error_response("request.invalid", _("The request is not valid."), 400)
+    return server_error_response(request, exc)
+
+
+def _out_of_range(value, path: tuple) -> list[dict]:
+    """Errors for the integers in `value` (a validated parameter: number, schema, list…) outside INT64, worded like
+    pydantic's own bounds."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value > INT64_MAX:
+            return [{"loc": path, "type": "less_than_equal", "ctx": {"le": INT64_MAX}}]
+        if value < INT64_MIN:
+            return [{"loc": path, "type": "greater_than_equal", "ctx": {"ge": INT64_MIN}}]
+        return []
+    if isinstance(value, BaseModel):
+        items = ((info.alias or name, getattr(value, name)) for name, info in type(value).model_fields.items())
+    elif isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = enumerate(value)
+    else:
+        return []
+    return [found for key, item in items for found in _out_of_range(item, (*path, key))]
+
+
+def int64_checked(view_func):
+    """Applied to every operation after ninja validated its parameters. A schema's fields are named without the
+    parameter's own name, as a client sends them (ninja flattens a body or query schema)."""
+
+    @functools.wraps(view_func)
+    def checked(request, *args, **kwargs):
+        errors = [found for name, value in kwargs.items()
+                  for found in _out_of_range(value, () if isinstance(value, BaseModel) else (name,))]
+        if errors:
+            raise NinjaValidationError(errors)
+        return view_func(request, *args, **kwargs)
+
+    return checked
+
+
 def _validation_fields(errors: list[dict]) -> dict:
     fields: dict[str, list[dict]] = {}
     for err in errors:
@@ -130,7 +254,7 @@ def _validation_fields(errors: list[dict]) -> dict:
                                                                          "pagination", "filters")]
         name = ".".join(loc) or "__all__"
         fields.setdefault(name, []).append(
-            {"code": f"validation.{err.get('type', 'invalid')}", "message": str(err.get("msg", ""))}
+            {"code": f"validation.{err.get('type', 'invalid')}", "message": validation_messages.message_for(err)}
         )
     return fields
 
@@ -145,12 +269,11 @@ api = NinjaAPI(
     'Lists answer `{"items": [...], "count": n}` and take `limit` (1–100) and `offset`.',
     urls_namespace="api",
     auth=PUBLIC,
+    parser=JsonObjectParser(),
 )
-
-
-@api.exception_handler(DomainError)
-def _domain_error(request, exc: DomainError):
-    return domain_error_response(exc)
+api.add_decorator(int64_checked)
+for _exception_class in (DomainError, Http404, DjangoPermissionDenied, SuspiciousOperation, Exception):
+    api.add_exception_handler(_exception_class, exception_response)
 
 
 @api.exception_handler(NinjaValidationError)
@@ -166,19 +289,9 @@ def _authentication_error(request, exc: AuthenticationError):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
-    if exc.status_code == 400 and str(exc.message).startswith("Cannot parse request body"):
-        return error_response("request.malformed", _("The request body is not valid JSON."), 400)
+    if isinstance(exc.__cause__, DomainError):  # JsonObjectParser refused the body
+        return domain_error_response(exc.__cause__)
     return error_response(f"http.{exc.status_code}", exc.message, exc.status_code)
-
-
-@api.exception_handler(Http404)
-def _not_found(request, exc):
-    return error_response("not_found", _("Not found."), 404)
-
-
-@api.exception_handler(DjangoPermissionDenied)
-def _forbidden(request, exc):
-    return error_response("permission.denied", _("You are not allowed to do this."), 403)
 
 
 def api_not_found(request, rest=""):

@@ -59,3 +59,24 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionDenied("Audit entries are append-only.")
+
+
+class WorkerHeartbeat(models.Model):
+    """A running background worker (`reslib db_worker`) says it is alive every few seconds (reslib.core.worker).
+
+    A task left RUNNING by a worker whose heartbeat has stopped was interrupted (kill -9, crash, lost machine) and is
+    put back in the queue by reslib.core.services.recover_stale_tasks.
+    """
+
+    worker_id = models.CharField(_("worker id"), max_length=64, primary_key=True)
+    hostname = models.CharField(_("host name"), max_length=255)
+    pid = models.PositiveIntegerField(_("process id"))
+    started_at = models.DateTimeField(_("started at"))
+    last_seen = models.DateTimeField(_("last seen"), db_index=True)
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+
+    def __str__(self):
+        return f"{self.worker_id} ({self.hostname}, pid {self.pid})"

@@ -1,19 +1,25 @@
-"""Shared web pages: the operators' audit log. (The home page belongs to the catalogue app.)"""
+"""Shared web pages: the operators' audit log, the error handlers, the login prompt. (The home page belongs to the
+catalogue app.)"""
 
 import datetime
 import json
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 
 from reslib.accounts import roles
 
 from . import audit
+from .api import error_response, server_error_json
 from .models import AuditEntry
 
 AUDIT_PAGE_SIZE = 50
@@ -87,3 +93,42 @@ def audit_log(request):
     for entry in page_obj.object_list:
         entry.changes = describe_change(entry.before, entry.after)
     return render(request, "core/audit_log.html", {"form": form, "page_obj": page_obj})
+
+
+# --- Error answers and refusals -----------------------------------------------------------------------------------
+
+def is_api_path(request) -> bool:
+    """Under /api/ every answer, errors included, is JSON in the API's error shape."""
+    return request.path_info.startswith("/api/")
+
+
+def refusal_page(request, message, *, status: int):
+    return render(request, "core/refused.html", {"message": message}, status=status)
+
+
+def login_prompt(request, message, *, next_url: str | None = None):
+    """Asks an anonymous visitor to log in (or register) for what they asked; logged in, they return to `next_url`
+    (default: this page)."""
+    login_url = f"{reverse('accounts:login')}?{urlencode({'next': next_url or request.get_full_path()})}"
+    return render(request, "core/login_prompt.html", {"message": message, "login_url": login_url}, status=403)
+
+
+def bad_request(request, exception):
+    """handler400. Django's own page has neither the site's layout nor its language."""
+    if is_api_path(request):
+        return error_response("request.invalid", gettext("The request is not valid."), 400)
+    return render(request, "400.html", status=400)
+
+
+def page_not_found(request, exception):
+    """handler404 (and the debug-mode 404s of core.middleware.ErrorAnswersMiddleware)."""
+    if is_api_path(request):
+        return error_response("not_found", gettext("Not found."), 404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: only reached in production; debug mode shows the traceback on pages (the API never)."""
+    if is_api_path(request):
+        return server_error_json()
+    return defaults.server_error(request)

@@ -202,3 +202,66 @@ def test_api_state_change_records_client_address(lead, province_admin, library):
     entry = AuditEntry.objects.get(action="library.submit", target_id=str(library.pk))
     assert entry.client_address == "203.0.113.9" and entry.actor == lead
     assert Library.objects.get(pk=library.pk).status == Library.Status.SUBMITTED
+
+
+# --- hostile input: every refusal is a 4xx in the error shape, never a 500 ------------------------------------------
+
+BIG = 2**63  # one past the largest value of a 64-bit column (SQLite INTEGER, PostgreSQL bigint)
+
+
+def test_integers_beyond_64_bits_are_field_errors_wherever_they_come(client, lead, library):
+    headers = bearer(lead)
+    for url, field, code in [
+        (f"{API}/libraries?offset={BIG}", "offset", "validation.less_than_equal"),
+        (f"{API}/libraries?major={BIG}", "major", "validation.less_than_equal"),
+        (f"{API}/libraries?major={-BIG - 1}", "major", "validation.greater_than_equal"),
+        (f"{API}/libraries/99999999999999999999", "library_id", "validation.less_than_equal"),
+        (f"{API}/libraries/{library.pk}/resources?knowledge_point={BIG}", "knowledge_point",
+         "validation.less_than_equal"),
+    ]:
+        error = assert_error(client.get(url, headers=headers), 422, "validation.invalid")
+        assert [e["code"] for e in error["fields"][field]] == [code], url
+    # In a body, each field is named as the client sent it.
+    body = {"name": "超大编号资源库", "served_majors": [library.core_major_id, BIG], "hosts": [BIG]}
+    error = assert_error(client.post(f"{API}/libraries", body, content_type="application/json", headers=headers),
+                         422, "validation.invalid")
+    assert set(error["fields"]) == {"served_majors.1", "hosts.0"}
+    assert client.get(f"{API}/libraries?offset={BIG - 1}", headers=headers).json()["items"] == []
+
+
+def test_bodies_must_be_json_objects_sent_as_json(client, db):
+    url = f"{API}/auth/token"
+    credentials = json.dumps({"username": "nobody", "password": "x", "name": "cli"})
+    for body in ["[1, 2]", '"x"', "null", "42"]:
+        assert_error(client.post(url, body, content_type="application/json"), 400, "request.not_an_object")
+    for body in ["{broken", "[" * 100_000, b"\xff\xfe"]:
+        assert_error(client.post(url, body, content_type="application/json"), 400, "request.malformed")
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", ""]:
+        assert_error(client.post(url, credentials, content_type=content_type), 415,
+                     "request.unsupported_media_type")
+    # JSON it is, under either name: the credentials are just wrong.
+    for content_type in ["application/json; charset=utf-8", "application/merge-patch+json"]:
+        assert client.post(url, credentials, content_type=content_type).status_code == 401
+
+
+def test_a_body_over_the_memory_limit_is_413(client, lead):
+    body = json.dumps({"name": "x" * (5 * 1024 * 1024 // 2)})  # 2.5 MiB + a little (DATA_UPLOAD_MAX_MEMORY_SIZE)
+    response = client.post(f"{API}/me/tokens", body, content_type="application/json", headers=bearer(lead))
+    assert_error(response, 413, "request.too_large")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unexpected_error_answers_json_and_is_logged(client, db, monkeypatch, settings, caplog, debug):
+    settings.DEBUG = debug
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(account_services, "issue_token_for_credentials", broken)
+    client.raise_request_exception = False
+    response = client.post(f"{API}/auth/token", {"username": "a", "password": "b", "name": "c"},
+                           content_type="application/json")
+    error = assert_error(response, 500, "server_error")
+    assert "a bug" not in error["message"]
+    logged = [r for r in caplog.records if r.name == "django.request" and r.levelname == "ERROR"]
+    assert len(logged) == 1 and logged[0].exc_info[0] is RuntimeError

@@ -1,9 +1,11 @@
 """Home page, shared layout and the operators' audit log."""
 
 import datetime
+import json
 
 import pytest
-from django.urls import reverse
+from django.http import Http404
+from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from reslib.core.models import AuditEntry
@@ -130,3 +132,42 @@ def test_audit_log_page_does_not_change_entries(client, operator, library):
     client.force_login(operator)
     client.post(reverse("core:audit"), {"actor": "x"})
     assert AuditEntry.objects.count() == count
+
+
+def test_operators_see_on_every_page_that_production_runs_without_virus_scanning(client, operator, lead, settings):
+    settings.DEBUG = False
+    settings.RESLIB_CLAMD_URL = ""
+    client.force_login(operator)
+    for url in (reverse("home"), reverse("core:audit")):
+        html = client.get(url).content.decode()
+        assert 'id="virus-scan-off"' in html and "病毒扫描未启用" in html and "RESLIB_CLAMD_URL" in html
+    client.force_login(lead)
+    assert 'id="virus-scan-off"' not in client.get(reverse("home")).content.decode()  # an operator's matter
+    client.force_login(operator)
+    settings.RESLIB_CLAMD_URL = "unix:///run/clamav/clamd.ctl"
+    assert 'id="virus-scan-off"' not in client.get(reverse("home")).content.decode()
+    settings.RESLIB_CLAMD_URL = ""
+    settings.DEBUG = True  # a laptop needs no warning
+    assert 'id="virus-scan-off"' not in client.get(reverse("home")).content.decode()
+
+
+# --- error handlers (production mode: DEBUG off, as in tests) ----------------------------------------------------
+
+
+def test_a_bad_request_gets_the_sites_page_or_the_api_error_shape(client):
+    page = client.get("/orgs/", HTTP_HOST="evil.example")  # DisallowedHost: refused before any view runs
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert "请求无效" in html and 'class="site-header"' in html
+    api = client.get("/api/v1/regions", HTTP_HOST="evil.example")
+    assert api.status_code == 400 and api.json()["error"]["code"] == "request.invalid"
+
+
+def test_server_errors_answer_api_paths_in_the_error_shape(rf):
+    handler = get_resolver().resolve_error_handler(500)
+    api = handler(rf.get("/api/v1/uploads/"))
+    assert api.status_code == 500 and json.loads(api.content)["error"]["code"] == "server_error"
+    page = handler(rf.get("/orgs/"))
+    assert page.status_code == 500 and "服务器错误" in page.content.decode()
+    not_found = get_resolver().resolve_error_handler(404)(rf.get("/api/v2/x"), Http404())
+    assert not_found.status_code == 404 and json.loads(not_found.content)["error"]["code"] == "not_found"
