@@ -270,7 +270,7 @@ def api_server():
         return
     port = free_port()
     env = dict(os.environ, RESLIB_DEBUG="0", RESLIB_SECRET_KEY=secrets.token_urlsafe(48),
-               RESLIB_ALLOWED_HOSTS="127.0.0.1", RESLIB_SECURE_SSL_REDIRECT="0")
+               RESLIB_ALLOWED_HOSTS="127.0.0.1", RESLIB_SITE_URL="http://127.0.0.1", RESLIB_SECURE_SSL_REDIRECT="0")
     proc = subprocess.Popen([str(granian), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                              "--workers", "1", "--blocking-threads", "1", "reslib.wsgi:application"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -187,10 +187,18 @@ def main() -> int:
         env.pop("DJANGO_SETTINGS_MODULE", None)
         (work / "var").mkdir()
         reslib(env, "migrate", "--noinput", "-v", "0")
+        # Only the builders of a library may start uploads: the bench user is one.
         token = reslib(env, "shell", "-c", (
+            "import datetime\n"
             "from reslib.accounts.models import User\n"
             "from reslib.accounts.services import create_api_token\n"
+            "from reslib.libraries.models import Library, TeamMember\n"
+            "from reslib.orgs.models import Major\n"
             "u = User.objects.create_user(username='bench', password='bench-password-123456')\n"
+            "lib = Library.objects.create(name='bench', level='provincial', province_id='320000', status='building',\n"
+            "    core_major=Major.objects.get(code='510201'), build_start=datetime.date(2026, 1, 1),\n"
+            "    build_end=datetime.date(2027, 1, 1), created_by=u)\n"
+            "TeamMember.objects.create(library=lib, user=u, role='builder')\n"
             "print(create_api_token(u, name='bench')[1])"), capture=True).strip().splitlines()[-1]
 
         port = free_port()

@@ -108,7 +108,7 @@ def _detail(request, resource: Resource, version: ResourceVersion | None = None)
         files.append({
             "id": f.pk, "role": f.role, "original_name": f.original_name, "size": f.blob.size,
             "sha256": f.blob.sha256, "mime_type": f.blob.mime_type, "kind": f.blob.kind,
-            "scan_status": f.blob.scan_status,
+            "scan_status": f.blob.scan_status, "scan_reason": f.blob.scan_reason,
             "download_url": reverse("resources:download", args=[resource.pk, f.pk]),
             "stream_url": reverse("resources:stream", args=[resource.pk, f.pk]),
         })
@@ -239,7 +239,8 @@ def start_version(request, resource_id: int, payload: NewVersionIn):
 @router.post("/resources/{resource_id}/files", auth=LOGGED_IN, response={201: FileOut, **WRITE_ERRORS},
              summary="Attach a completed tus upload to the draft as main file or attachment")
 def attach_file(request, resource_id: int, payload: AttachIn):
-    """Only the upload's own user may attach it, and only once it is complete (`resource.upload_incomplete`).
+    """Only the upload's own user may attach it, once it is complete (`resource.upload_incomplete`; one whose bytes
+    all arrived but whose completion was cut short is completed now) and before it expires (`resource.upload_expired`).
     A new main file replaces the old one."""
     user = current_user(request)
     resource = _resource(request, resource_id)
@@ -253,7 +254,7 @@ def attach_file(request, resource_id: int, payload: AttachIn):
     return Status(201, {
         "id": version_file.pk, "role": version_file.role, "original_name": version_file.original_name,
         "size": blob.size, "sha256": blob.sha256, "mime_type": blob.mime_type, "kind": blob.kind,
-        "scan_status": blob.scan_status,
+        "scan_status": blob.scan_status, "scan_reason": blob.scan_reason,
         "download_url": reverse("resources:download", args=[resource.pk, version_file.pk]),
         "stream_url": reverse("resources:stream", args=[resource.pk, version_file.pk]),
     })

@@ -23,6 +23,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from reslib.core import xlsx
 from reslib.core.errors import DomainError, ValidationFailed
 from reslib.orgs.models import Organization
 
@@ -224,7 +225,7 @@ def build_template(library) -> bytes:
             help_rows += [[], [_("Knowledge and skill points")]]
             help_rows += [["　" * depth + p.name, p.get_kind_display()] for p, depth in points]
         for row in help_rows:
-            help_ws.append(row)
+            xlsx.append_row(help_ws, row)
         help_ws["A1"].font = Font(bold=True, size=13)
         help_ws.column_dimensions["A"].width = 36
         help_ws.column_dimensions["B"].width = 24
@@ -246,8 +247,8 @@ def build_report(rows: list[dict]) -> bytes:
         cell.font = Font(bold=True)
     for row in rows:
         ok = bool(row.get("resource_id"))
-        ws.append([row.get("row"), row.get("title", ""), _("Created as draft") if ok else _("Not imported"),
-                   row.get("url", ""), "\n".join(row.get("messages") or [])])
+        xlsx.append_row(ws, [row.get("row"), row.get("title", ""), _("Created as draft") if ok else _("Not imported"),
+                             row.get("url", ""), "\n".join(row.get("messages") or [])])
     for letter, width in (("A", 8), ("B", 36), ("C", 14), ("D", 44), ("E", 70)):
         ws.column_dimensions[letter].width = width
     out = io.BytesIO()

@@ -3,7 +3,9 @@
 `make_all(blob_id)` is the body of the `make_derived_files` task. It is idempotent and safe to retry: one
 DerivedFile row per (blob, kind) records the state (pending → running → done | failed | unavailable), the number
 of attempts and the error. A finished kind is skipped; a kind another worker is running is left alone (unless its
-claim is stale); a failed kind is retried with back-off up to MAX_ATTEMPTS times when the task backend can defer.
+claim is stale, or this run is the task's retry after its worker died: reslib.core.services.recover_stale_tasks); a
+failed kind is retried with back-off up to MAX_ATTEMPTS times when the task backend can defer. Scratch files live in
+a reslib.core.workdirs directory, which the worker's cleanup removes when a killed run leaves it behind.
 
 What is made:
 * video  → poster (JPEG frame at 10 % of the duration, or 1 s), thumbnail (480 px wide) and, when the original
@@ -25,7 +27,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -36,6 +37,8 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from reslib.core import workdirs
 
 from .models import Blob, DerivedFile
 
@@ -142,13 +145,14 @@ def _ensure_rows(blob: Blob, kinds: list[str]) -> None:
                 pass  # made concurrently
 
 
-def _claim(blob: Blob, kind: str, *, force: bool) -> DerivedFile | None:
-    """Mark the row running and count the attempt, or None when there is nothing to do."""
+def _claim(blob: Blob, kind: str, *, force: bool, take_over: bool) -> DerivedFile | None:
+    """Mark the row running and count the attempt, or None when there is nothing to do. `take_over`: a running
+    claim is the one of this task's earlier attempt, whose worker died."""
     with transaction.atomic():
         row = DerivedFile.objects.select_for_update().get(blob=blob, kind=kind)
         if row.state == State.DONE and row.storage_name and default_storage.exists(row.storage_name):
             return None
-        if row.state == State.RUNNING and row.updated_at > timezone.now() - STALE_RUNNING:
+        if row.state == State.RUNNING and not take_over and row.updated_at > timezone.now() - STALE_RUNNING:
             return None
         if row.state == State.FAILED and row.attempts >= MAX_ATTEMPTS and not force:
             return None
@@ -290,8 +294,8 @@ def render_pdf_page(pdf_path: Path, width: int):
     pdftoppm = shutil.which("pdftoppm")
     if pdftoppm is None:
         raise Unavailable("no_pdf_renderer")
-    with tempfile.TemporaryDirectory(prefix="pdfthumb-") as tmp:
-        out = Path(tmp) / "page"
+    with workdirs.work_dir("pdfthumb-") as tmp:
+        out = tmp / "page"
         result = subprocess.run([pdftoppm, "-f", "1", "-l", "1", "-scale-to-x", str(width), "-scale-to-y", "-1",
                                  "-png", "-singlefile", str(pdf_path), str(out)], capture_output=True, timeout=120)
         if result.returncode != 0:
@@ -363,7 +367,7 @@ def make_pdf_preview(blob: Blob, src: Path, work: Path, cache: dict) -> Path:
         shutil.copyfile(src, source)
     outdir = work / "lo-out"
     outdir.mkdir()
-    profile = Path(tempfile.gettempdir()) / f"lo-profile-{os.getpid()}"  # one profile per worker process
+    profile = workdirs.process_dir(f"lo-profile-{os.getpid()}")  # one profile per worker process
     command = [binary, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible", "--norestore",
                "--nolockcheck", "--nodefault", "--convert-to", "pdf", "--outdir", str(outdir), str(source)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
@@ -465,8 +469,9 @@ MAKERS = {Kind.POSTER: make_poster, Kind.THUMBNAIL: make_thumbnail, Kind.WEB_VID
 # The task body
 # ---------------------------------------------------------------------------------------------------------------
 
-def make_all(blob_id: int, *, force: bool = False) -> dict:
-    """Make every planned derived file of a blob that is not done yet; returns {kind: state}."""
+def make_all(blob_id: int, *, force: bool = False, take_over: bool = False) -> dict:
+    """Make every planned derived file of a blob that is not done yet; returns {kind: state}. `take_over`: this is
+    a retry of a run whose worker died, so the rows it left "running" are claimed again at once."""
     from . import storage
 
     blob = Blob.objects.filter(pk=blob_id).first()
@@ -481,13 +486,13 @@ def make_all(blob_id: int, *, force: bool = False) -> dict:
     with contextlib.ExitStack() as opened:
         work = src = None
         for kind in kinds:
-            row = _claim(blob, kind, force=force)
+            row = _claim(blob, kind, force=force, take_over=take_over)
             if row is None:
                 continue
             try:
                 if src is None:  # only now: on S3 the copy is a full download, wasted if nothing was left to do
-                    work = Path(opened.enter_context(tempfile.TemporaryDirectory(prefix="derived-")))
-                    src = Path(opened.enter_context(storage.local_copy(blob, suffix=suffix)))
+                    work = opened.enter_context(workdirs.work_dir("derived-"))
+                    src = Path(opened.enter_context(storage.local_copy(blob, suffix=suffix, directory=work)))
                 output = MAKERS[kind](blob, src, work, cache)
                 name, size = _save_output(blob, kind, output)
             except Unavailable as exc:

@@ -119,8 +119,9 @@ class ResourceForm(ServiceErrorsMixin, forms.Form):
                                   help_text=_("Optional: the 1+X vocational skill certificate this resource serves."))
     access = forms.ChoiceField(label=_("Who may access it"), required=False, choices=V.Access.choices)
     price_mode = forms.ChoiceField(label=_("Price"), required=False, choices=V.PriceMode.choices)
-    price = forms.DecimalField(label=_("Price (yuan)"), required=False, max_digits=10, decimal_places=2,
-                               help_text=_("Only for paid resources."))
+    # No digit limits here: the service's price rule answers with its own message and code (resource.price_invalid).
+    price = forms.DecimalField(label=_("Price (yuan)"), required=False, help_text=_("Only for paid resources."),
+                               widget=forms.NumberInput(attrs={"step": "0.01"}))
 
     copyright_holder_org = forms.ModelChoiceField(
         label=_("Copyright holder (institution)"), queryset=Organization.objects.order_by("name"), required=False,

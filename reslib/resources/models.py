@@ -18,6 +18,8 @@ from reslib.core.models import TimeStampedModel
 from reslib.libraries.models import Library
 from reslib.orgs.models import Major, Organization
 
+from .scanning import scan_reason
+
 
 class KnowledgePoint(models.Model):
     """A node of a library's knowledge and skill tree (知识点 / 技能点), maintained by its builders."""
@@ -304,6 +306,11 @@ class Blob(models.Model):
 
     def __str__(self):
         return self.sha256[:12]
+
+    @property
+    def scan_reason(self) -> str:
+        """Why the file was not scanned for viruses (not scanned or scan failed), readable; "" once clamd scanned it."""
+        return scan_reason(self.scan_status, self.scan_detail)
 
 
 class VersionFile(models.Model):

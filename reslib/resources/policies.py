@@ -1,4 +1,4 @@
-"""Who may see, download and change resources. Shared by pages, the API, file downloads and (later) search."""
+"""Who may see, download and change resources. Shared by pages, the API, file routes and search."""
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -6,7 +6,7 @@ from reslib.accounts import roles
 from reslib.libraries.models import PUBLIC_STATUSES, Library, TeamMember
 from reslib.libraries.policies import team_roles
 
-from .models import Resource, ResourceVersion
+from .models import DerivedFile, Resource, ResourceVersion
 
 EDITOR_ROLES = (TeamMember.Role.LEAD, TeamMember.Role.BUILDER)
 # A library takes resources once approved, and keeps them up to date after acceptance.
@@ -25,8 +25,7 @@ def visible_resources(user) -> QuerySet:
     qs = Resource.objects.all()
     if roles.is_operator(user):
         return qs
-    published = Q(published_version__isnull=False, library__status__in=PUBLIC_STATUSES,
-                  moderation_state=Resource.Moderation.NORMAL, withdrawn_at__isnull=True)
+    published = _published_openly()
     authenticated = getattr(user, "is_authenticated", False)
     allowed_access = [ResourceVersion.Access.PUBLIC]
     if authenticated:
@@ -41,8 +40,20 @@ def visible_resources(user) -> QuerySet:
     return qs.filter(condition)
 
 
+def _published_openly() -> Q:
+    return Q(published_version__isnull=False, library__status__in=PUBLIC_STATUSES,
+             moderation_state=Resource.Moderation.NORMAL, withdrawn_at__isnull=True)
+
+
 def can_view(user, resource: Resource) -> bool:
     return visible_resources(user).filter(pk=resource.pk).exists()
+
+
+def opens_on_login(resource_id: int) -> bool:
+    """Does any logged-in user see this resource (published for registered users, 注册用户)? An anonymous visitor
+    is then asked to log in rather than told it does not exist."""
+    return Resource.objects.filter(
+        _published_openly(), pk=resource_id, published_version__access=ResourceVersion.Access.REGISTERED).exists()
 
 
 def _sees_unpublished(user, library_id: int) -> bool:
@@ -76,6 +87,14 @@ def can_edit(user, resource: Resource) -> bool:
     return can_create(user, resource.library)
 
 
+def can_upload(user) -> bool:
+    """Resumable (tus) uploads exist only to become files of resources: whoever may create resources in at least one
+    library (can_create somewhere) may start one; a learner with no library role may not fill the disk."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return TeamMember.objects.filter(user=user, role__in=EDITOR_ROLES, library__status__in=BUILDING_STATUSES).exists()
+
+
 def can_publish(user, resource: Resource) -> bool:
     """Approval that publishes belongs to the lead host's reviewers (the review workflow builds on this).
 
@@ -87,11 +106,28 @@ def can_publish(user, resource: Resource) -> bool:
 
 def files_served(user, resource: Resource) -> bool:
     """A blocked resource's files are served to nobody but operators (who must see them to decide on a restore);
-    every file route (download, stream, derived files, subtitles) asks this besides can_view / can_download."""
+    every file route (download, stream, derived files, subtitles) asks this besides can_download / can_preview."""
     return resource.moderation_state != Resource.Moderation.BLOCKED or roles.is_operator(user)
 
 
+# Derived pictures that show what a resource is without handing out its content: a poster is one video frame, a
+# thumbnail is at most derived.THUMBNAIL_WIDTH pixels wide (an image, or the first page of a document).
+PREVIEW_KINDS = frozenset({DerivedFile.Kind.POSTER, DerivedFile.Kind.THUMBNAIL})
+
+
 def can_download(user, resource: Resource, version: ResourceVersion | None = None) -> bool:
+    """May the user obtain the content of this version's files — the one decision for every route that hands out a
+    file's bytes or a full rendition of them, whether locally, through nginx (X-Accel-Redirect) or from S3:
+
+    * download (as an attachment) and stream (inline, for the page's player and PDF frame): a streamed file reaches
+      the browser whole and any client can save it, so streaming is downloading and the two never differ;
+    * the web-video rendition and the PDF preview of an office document, which carry the full content too;
+    * subtitle tracks, which are attachments of the version.
+
+    The library's team (every role) and operators get the files of every version, published or not. Anyone else
+    gets the published version's files only when they may see the resource, the library has not switched its
+    downloads off, and it is free: a paid resource is not handed out until payment exists (commerce issue).
+    Posters and thumbnails are decided by can_preview. A blocked resource's files go to operators only."""
     version = version or resource.published_version
     if version is None or version.is_external:
         return False
@@ -105,8 +141,17 @@ def can_download(user, resource: Resource, version: ResourceVersion | None = Non
         return True
     if not resource.downloads_allowed:
         return False
-    # Paid resources are not handed out until payment exists (commerce issue); members have them anyway.
     return version.price_mode == ResourceVersion.PriceMode.FREE
+
+
+def can_preview(user, resource: Resource, version: ResourceVersion) -> bool:
+    """Posters and thumbnails (PREVIEW_KINDS) of a version's files: whoever may see the version gets them, also of a
+    paid resource or one whose downloads are off — they tell a learner what the resource is, not its content."""
+    if not files_served(user, resource):
+        return False
+    if version.pk != resource.published_version_id:
+        return can_view_unpublished(user, resource)
+    return can_view(user, resource)
 
 
 def can_manage_knowledge_points(user, library: Library) -> bool:

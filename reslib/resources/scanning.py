@@ -1,9 +1,13 @@
 """Virus scanning through clamd's INSTREAM command (a small client of our own; no third-party package).
 
 RESLIB_CLAMD_URL names the daemon: ``tcp://host:3310`` or ``unix:///run/clamav/clamd.ctl``. Without it nothing is
-scanned and files show the 未扫描 (not scanned) state. The protocol: send ``zINSTREAM\\0``, then the file as chunks
-each prefixed by its length as a 4-byte big-endian integer, then a zero-length chunk; clamd answers one line
-ending in NUL: ``stream: OK``, ``stream: <signature> FOUND`` or ``... ERROR``.
+scanned and files show the 未扫描 (not scanned) state with its reason (`scan_reason`), as do files whose scan failed
+(clamd unreachable or in error): a file counts as checked only when clamd said so. In production mode a missing
+clamd is a deploy-check warning (reslib.resources.checks) and a warning in the log of every process.
+
+The protocol: send ``zINSTREAM\\0``, then the file as chunks each prefixed by its length as a 4-byte big-endian
+integer, then a zero-length chunk; clamd answers one line ending in NUL: ``stream: OK``, ``stream: <signature>
+FOUND`` or ``... ERROR``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger(__name__)
 
@@ -141,3 +146,36 @@ def scan_path(path: Path, *, url: str | None = None, timeout: float | None = Non
             return scan_stream(fh, url=url, timeout=timeout)
     except OSError as exc:
         return ERROR, _detail(f"cannot read file to scan: {exc}")
+
+
+def scan_reason(status: str, detail: str = "") -> str:
+    """Why a file with this scan state was not scanned, in the reader's language ("" when clamd scanned it)."""
+    if status == NOT_SCANNED:
+        return str(_("No virus scanner is configured on this site."))
+    if status == ERROR:
+        if detail.startswith(("clamd at ", "clamd address ")):
+            return str(_("The virus scanner could not be reached."))
+        return str(_("The virus scanner could not scan this file."))
+    return ""
+
+
+def not_scanned_reasons(blobs) -> list[str]:
+    """The distinct reasons why some of these blobs were not scanned ([] when clamd scanned every one)."""
+    reasons: list[str] = []
+    for blob in blobs:
+        reason = scan_reason(blob.scan_status, blob.scan_detail)
+        if reason and reason not in reasons:
+            reasons.append(reason)
+    return reasons
+
+
+def unprotected_production() -> bool:
+    """Production mode without a virus scanner: uploads reach learners unscanned."""
+    return not settings.DEBUG and not settings.RESLIB_CLAMD_URL
+
+
+def warn_if_unprotected() -> None:
+    if unprotected_production():
+        logger.warning("RESLIB_CLAMD_URL is not set: uploaded files are NOT scanned for viruses and show as "
+                       "未扫描 (not scanned). Install clamav-daemon and set RESLIB_CLAMD_URL, e.g. "
+                       "unix:///run/clamav/clamd.ctl.")

@@ -41,7 +41,8 @@ class ResourceIn(Schema):
     certificate: str = ""
     access: str = Field("public", description="public / registered / members")
     price_mode: str = Field("free", description="free / paid")
-    price: decimal.Decimal | None = None
+    # Any number parses (NaN and Infinity too): the service's one price rule answers resource.price_invalid.
+    price: decimal.Decimal | None = Field(None, allow_inf_nan=True, description="yuan; only for paid resources")
     external_url: str = ""
     copyright_holder_org: int | None = None
     copyright_holder_person: str = ""
@@ -71,7 +72,9 @@ class FileOut(Schema):
     sha256: str
     mime_type: str
     kind: str
-    scan_status: str
+    scan_status: str = Field(description="not_scanned, clean, infected or error (the scan failed): only clean and "
+                                         "infected mean clamd scanned the file")
+    scan_reason: str = Field(description="why the file was not scanned (not_scanned, error); empty once scanned")
     download_url: str
     stream_url: str
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from reslib.accounts.models import User
 from reslib.core import audit
 from reslib.core.errors import FieldErrors, IllegalTransition, NotFound, PermissionDenied, ValidationFailed
 from reslib.core.request_context import current_client_address
@@ -50,6 +51,11 @@ RIGHTS_COMMITMENT = _(
 
 MAX_AUTHORS = 30
 MAX_KEYWORDS = 20
+# A single resource, enterprise training packages included, sells for hundreds to tens of thousands of yuan; a
+# million or more is a slip of the keyboard. The cap also keeps every accepted price well inside the column
+# (DecimalField max_digits=10, decimal_places=2), so no price the service accepts can fail in the database.
+MAX_PRICE = decimal.Decimal("999999.99")
+FEN = decimal.Decimal("0.01")
 
 
 @dataclass
@@ -102,6 +108,11 @@ def _version_snapshot(version: ResourceVersion) -> dict:
     return data
 
 
+def _price_in_range(price: decimal.Decimal) -> bool:
+    """Finite, from 0.01 to MAX_PRICE, whole fen. NaN is ruled out first: comparing it raises InvalidOperation."""
+    return price.is_finite() and FEN <= price <= MAX_PRICE and price == price.quantize(FEN)
+
+
 def _validate_metadata(library: Library, data: ResourceMetadata) -> dict:
     """Check the metadata against the library; return the looked-up related objects. Raises all errors at once."""
     errors = FieldErrors()
@@ -132,8 +143,12 @@ def _validate_metadata(library: Library, data: ResourceMetadata) -> dict:
         errors.add("access", "resource.access_invalid", _("Choose who may access the resource."))
     if data.price_mode not in V.PriceMode.values:
         errors.add("price_mode", "resource.price_mode_invalid", _("Choose free or paid."))
-    elif data.price_mode == V.PriceMode.PAID and (data.price is None or data.price <= 0):
+    elif data.price_mode == V.PriceMode.PAID and (data.price is None or data.price.is_zero()):
         errors.add("price", "resource.price_required", _("A paid resource needs a price above zero."))
+    elif data.price_mode == V.PriceMode.PAID and not _price_in_range(data.price):
+        errors.add("price", "resource.price_invalid",
+                   _("The price must be an amount from 0.01 to %(max)s yuan with at most two decimal places.")
+                   % {"max": MAX_PRICE})
     elif data.price_mode == V.PriceMode.FREE and data.price:
         errors.add("price", "resource.price_on_free", _("A free resource has no price."))
     is_external = data.resource_type == V.Type.EXTERNAL_LINK
@@ -177,6 +192,11 @@ def _validate_metadata(library: Library, data: ResourceMetadata) -> dict:
         errors.add("authors", "resource.author_required", _("Credit at least one author."))
     elif len(authors) > MAX_AUTHORS:
         errors.add("authors", "resource.too_many_authors", _("Too many authors."))
+    # Checked here: the database would only refuse an unknown account when the transaction commits.
+    credited = {a.user_id for a in authors if a.user_id is not None}
+    if credited and User.objects.filter(pk__in=credited).count() != len(credited):
+        errors.add("authors", "resource.author_unknown",
+                   _("An author is linked to a user account that does not exist."))
     errors.raise_if_any()
     return {"copyright_holder_org": holder_org, "contributing_org": contributing, "knowledge_points": points,
             "keywords": keywords, "authors": authors}

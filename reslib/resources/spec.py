@@ -111,8 +111,10 @@ register_messages({
     "file.pdf_encrypted": _("The PDF “%(file)s” is password-protected; learners may not be able to open it."),
     "file.pdf_javascript": _("The PDF “%(file)s” contains JavaScript; it will not run in the viewer."),
     "file.infected": _("The virus scanner found %(signature)s in “%(file)s”; the file must be removed."),
-    "file.scan_failed": _("The virus scan of “%(file)s” failed; ask the site operator to check the scanner."),
-    "file.not_scanned": _("“%(file)s” has not been scanned for viruses."),
+    "file.scan_failed": _("“%(file)s” has not been scanned for viruses: the virus scanner failed or could not be "
+                          "reached; ask the site operator to check it."),
+    "file.not_scanned": _("“%(file)s” has not been scanned for viruses: no virus scanner is configured on this "
+                          "site."),
     "file.missing_main": _("The version has no main file."),
     "file.pending_inspection": _("“%(file)s” is still being inspected."),
 })

@@ -270,15 +270,16 @@ def open_blob_range(blob: Blob, start: int = 0, end: int | None = None):
 
 
 @contextlib.contextmanager
-def local_copy(blob: Blob, *, suffix: str = "") -> Iterator[Path]:
+def local_copy(blob: Blob, *, suffix: str = "", directory: Path | None = None) -> Iterator[Path]:
     """A local path holding the blob's bytes: the stored file itself when local (do not modify it!), else a
-    temporary copy streamed from the object store and removed on exit."""
+    temporary copy streamed from the object store (into `directory`, default the upload temp dir) and removed on
+    exit."""
     storage = _storage()
     local = _local_path(storage, blob.storage_name)
     if local is not None:
         yield local
         return
-    fd, name = tempfile.mkstemp(prefix="blob-", suffix=suffix, dir=temp_dir())
+    fd, name = tempfile.mkstemp(prefix="blob-", suffix=suffix, dir=directory or temp_dir())
     path = Path(name)
     try:
         with os.fdopen(fd, "wb") as out, open_blob(blob) as src:

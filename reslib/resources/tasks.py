@@ -3,12 +3,13 @@
 from django_tasks import task
 
 
-@task()
-def make_derived_files(blob_id: int) -> dict:
-    """Make the posters, thumbnails, web rendition and PDF preview of a blob (see derived.py)."""
+@task(takes_context=True)
+def make_derived_files(context, blob_id: int) -> dict:
+    """Make the posters, thumbnails, web rendition and PDF preview of a blob (see derived.py). A second attempt
+    means the first one's worker died mid-way: its "running" rows are taken over instead of waited for."""
     from . import derived
 
-    return derived.make_all(blob_id)
+    return derived.make_all(blob_id, take_over=context.attempt > 1)
 
 
 @task()

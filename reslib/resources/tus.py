@@ -5,6 +5,14 @@ Authentication: `Authorization: Bearer rl_…` (API token) or the browser sessio
 the CSRF token in `X-CSRFToken`. Uploads are private to their user: another user's upload answers 404.
 Clients that cannot send PATCH or DELETE may POST with `X-HTTP-Method-Override`.
 
+Only who may create resources in some library may create uploads, within per-user limits on open uploads: a refusal
+is 403 (upload.denied, upload.too_many_open, upload.quota_exceeded), while 413 stays what tus makes it, an upload
+larger than Tus-Max-Size (see uploads.py).
+
+A body may come with Content-Length or chunked (Transfer-Encoding: chunked); a chunked one is read to its end when
+the WSGI server has decoded it and says so (wsgi.input_terminated: granian, gunicorn, mod_wsgi), and answers 411
+Length Required where it cannot be read (Django's runserver).
+
 Protocol answers follow the specification (204/201, 404, 409, 410, 412, 413, 415, 423, 460); their bodies, and every
 other failure, use the API's JSON error shape.
 """
@@ -131,9 +139,29 @@ def _content_length(request) -> int | None:
     return int(raw)
 
 
-def _stream(request):
-    """The request body as a file-like, never read whole (Django's LimitedStream over wsgi.input)."""
-    return request
+def _chunked(request) -> bool:
+    return _content_length(request) is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def _unreadable_body(request) -> HttpResponse | None:
+    """411 for a chunked body the server hands over undecoded or unterminated: reading it would store nothing (Django
+    stops at the missing Content-Length) and the client would be told its bytes arrived."""
+    if _chunked(request) and not request.META.get("wsgi.input_terminated"):
+        return _error("upload.length_required",
+                      _("This server cannot read a chunked request body; send the data with a Content-Length."), 411)
+    return None
+
+
+def _body(request):
+    """The request body as a file-like, never read whole, and its length (None: read until the stream ends).
+
+    With Content-Length, Django's LimitedStream over wsgi.input. Without one (chunked, or HTTP/2), the server's
+    decoded and terminated wsgi.input itself, which Django would read as empty. append_chunk never reads past the
+    declared Upload-Length."""
+    length = _content_length(request)
+    if length is None and request.META.get("wsgi.input_terminated"):
+        return request.META["wsgi.input"], None
+    return request, length or 0
 
 
 def _patch_response(upload) -> HttpResponse:
@@ -145,10 +173,11 @@ def _patch_response(upload) -> HttpResponse:
 
 
 def _append(request, upload_id, user, offset) -> HttpResponse:
+    stream, length = _body(request)
     try:
         checksum = uploads.parse_checksum(request.headers.get("Upload-Checksum"))
-        upload = uploads.append_chunk(upload_id, user=user, offset=offset, stream=_stream(request),
-                                      content_length=_content_length(request), checksum=checksum)
+        upload = uploads.append_chunk(upload_id, user=user, offset=offset, stream=stream, content_length=length,
+                                      checksum=checksum)
     except DomainError as exc:
         return _domain_error(exc, "PATCH")
     return _patch_response(upload)
@@ -179,10 +208,11 @@ def collection(request):
         metadata = parse_metadata(request.headers.get("Upload-Metadata"))
     except ValueError:
         return _error("upload.metadata_invalid", _("Upload-Metadata is not valid."), 400)
-    body_length = _content_length(request) or 0
-    has_body = body_length > 0 or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    has_body = (_content_length(request) or 0) > 0 or _chunked(request)
     if has_body and request.content_type != OFFSET_CONTENT_TYPE:
         return _error("upload.content_type", _("Data must be sent as application/offset+octet-stream."), 415)
+    if failure := _unreadable_body(request):
+        return failure
     try:
         upload = uploads.create_upload(user=user, length=length, metadata=metadata)
     except DomainError as exc:
@@ -255,4 +285,6 @@ def upload(request, upload_id):
         offset = None
     if offset is None:
         return _error("upload.offset_invalid", _("Upload-Offset must be a non-negative integer."), 400)
+    if failure := _unreadable_body(request):
+        return failure
     return _append(request, upload_id, user, offset)

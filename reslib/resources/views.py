@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from reslib.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from reslib.core.middleware import multipart_for
+from reslib.core.views import login_prompt
 from reslib.libraries import policies as library_policies
 from reslib.libraries.models import Library
 
@@ -203,14 +205,17 @@ def _shown_version(request, resource, is_team) -> ResourceVersion:
     return resource.published_version
 
 
-def viewer_context(resource, main_file, attachments) -> dict:
-    """What a viewer needs: which viewer, the derived files and the URLs that deliver them."""
+def viewer_context(resource, main_file, attachments, *, content_allowed: bool) -> dict:
+    """What a viewer needs: which viewer, the derived files and the URLs that deliver them. Without
+    `content_allowed` (policies.can_download) only the preview pictures' URLs: a player or frame would meet a 403."""
     if main_file is None:
         return {}
     derived = {d.kind: d for d in main_file.blob.derived.all()}
 
     def derived_url(kind):
         item = derived.get(kind)
+        if not content_allowed and kind not in policies.PREVIEW_KINDS:
+            return ""
         if item is not None and item.state == DerivedFile.State.DONE and item.storage_name:
             return reverse("resources:derived", args=[resource.pk, main_file.pk, kind])
         return ""
@@ -219,7 +224,7 @@ def viewer_context(resource, main_file, attachments) -> dict:
         {"file": f, "url": reverse("resources:subtitles", args=[resource.pk, f.pk]),
          "label": f.original_name.rsplit(".", 1)[0]}
         for f in attachments
-        if f.original_name.lower().endswith((".srt", ".vtt")) or f.blob.kind == "subtitle"
+        if content_allowed and (f.original_name.lower().endswith((".srt", ".vtt")) or f.blob.kind == "subtitle")
     ]
     return {
         "viewer": delivery.viewer_for(main_file, derived),
@@ -251,9 +256,9 @@ def _detail_context(request, resource, *, version=None, errors=None, upload_form
     main_file = next((f for f in files if f.role == VersionFile.Role.MAIN), None)
     attachments = [f for f in files if f.role == VersionFile.Role.ATTACHMENT]
     can_download = policies.can_download(user, resource, version)
-    for f in files:
-        f.download_url = reverse("resources:download", args=[resource.pk, f.pk])
-        f.stream_url = reverse("resources:stream", args=[resource.pk, f.pk])
+    for f in files:  # no link, player or frame that would only meet a 403
+        f.download_url = reverse("resources:download", args=[resource.pk, f.pk]) if can_download else ""
+        f.stream_url = reverse("resources:stream", args=[resource.pk, f.pk]) if can_download else ""
     versions = policies.visible_versions(user, resource).select_related("created_by").order_by("-number")
     latest = resource.latest_version
     can_edit = policies.can_edit(user, resource)
@@ -274,7 +279,7 @@ def _detail_context(request, resource, *, version=None, errors=None, upload_form
         "main_file": main_file,
         "attachments": attachments,
         "viewer_template": VIEWER_TEMPLATE if main_file else None,
-        **viewer_context(resource, main_file, attachments),
+        **viewer_context(resource, main_file, attachments, content_allowed=can_download),
         "can_download": can_download,
         "cc_link": version.licence_url,
         "findings": spec.finding_rows(version) if is_team else [],
@@ -305,6 +310,8 @@ def resource_detail(request, pk):
     resource = policies.visible_resources(request.user).select_related(
         "library", "published_version", "latest_version").filter(pk=pk).first()
     if resource is None:
+        if not request.user.is_authenticated and policies.opens_on_login(pk):
+            return login_prompt(request, _("This resource is open to registered users. Log in to see it."))
         return _tombstone_or_404(request, pk)
     return render(request, "resources/detail.html", _detail_context(request, resource))
 
@@ -338,6 +345,14 @@ def _editor_or_refuse(request, resource):
 
 # --- Files ------------------------------------------------------------------------------------------------------
 
+def _may_send_files(request, pk):
+    """upload_file's check before its multipart body is read (core.middleware.MultipartGuardMiddleware)."""
+    if not request.user.is_authenticated:
+        return login_prompt(request, _("Log in to add files."), next_url=reverse("resources:detail", args=[pk]))
+    return _editor_or_refuse(request, _resource(request, pk))
+
+
+@multipart_for(_may_send_files)
 @login_required
 @require_POST
 def upload_file(request, pk):
@@ -423,18 +438,29 @@ def _visible_file(request, pk, file_id) -> tuple[Resource, VersionFile]:
     return resource, version_file
 
 
+def _content_or_refuse(request, resource, version_file):
+    """The refusal of every route that hands out a file's content (policies.can_download), else None."""
+    if policies.can_download(request.user, resource, version_file.version):
+        return None
+    return _refuse(request, _("Downloads of this resource are not available to you."))
+
+
 @require_http_methods(["GET", "HEAD"])
 def download_file(request, pk, file_id):
     resource, version_file = _visible_file(request, pk, file_id)
-    if not policies.can_download(request.user, resource, version_file.version):
-        return _refuse(request, _("Downloads of this resource are not available to you."))
+    refusal = _content_or_refuse(request, resource, version_file)
+    if refusal:
+        return refusal
     return delivery.serve_blob(request, version_file.blob, filename=version_file.original_name, as_attachment=True)
 
 
 @require_http_methods(["GET", "HEAD"])
 def stream_file(request, pk, file_id):
-    """In-page playback and viewing: whoever may see the version (_visible_file) may stream its files."""
-    version_file = _visible_file(request, pk, file_id)[1]
+    """In-page playback and viewing: the same bytes as a download, so the same policy decides."""
+    resource, version_file = _visible_file(request, pk, file_id)
+    refusal = _content_or_refuse(request, resource, version_file)
+    if refusal:
+        return refusal
     return delivery.serve_blob(request, version_file.blob, filename=version_file.original_name, as_attachment=False)
 
 
@@ -444,10 +470,18 @@ DERIVED_NAMES = {"poster": "poster.jpg", "thumbnail": "thumbnail.jpg", "web_vide
 
 @require_http_methods(["GET", "HEAD"])
 def derived_file(request, pk, file_id, kind):
-    """Poster, thumbnail, web rendition or PDF preview of a file: same visibility as streaming the file."""
+    """Poster and thumbnail: whoever sees the version (can_preview); the web rendition and the PDF preview carry the
+    whole content and are decided like the file itself (can_download)."""
     resource, version_file = _visible_file(request, pk, file_id)
     if kind not in DerivedFile.Kind.values:
         raise Http404
+    if kind in policies.PREVIEW_KINDS:
+        if not policies.can_preview(request.user, resource, version_file.version):
+            raise Http404
+    else:
+        refusal = _content_or_refuse(request, resource, version_file)
+        if refusal:
+            return refusal
     derived = DerivedFile.objects.select_related("blob").filter(
         blob=version_file.blob, kind=kind, state=DerivedFile.State.DONE).exclude(storage_name="").first()
     if derived is None:
@@ -458,8 +492,11 @@ def derived_file(request, pk, file_id, kind):
 
 @require_http_methods(["GET", "HEAD"])
 def subtitle_file(request, pk, file_id):
-    """An SRT/WebVTT attachment as WebVTT for the player's <track>."""
-    version_file = _visible_file(request, pk, file_id)[1]
+    """An SRT/WebVTT attachment as WebVTT for the player's <track>: an attachment's content, like a download."""
+    resource, version_file = _visible_file(request, pk, file_id)
+    refusal = _content_or_refuse(request, resource, version_file)
+    if refusal:
+        return refusal
     return delivery.serve_subtitle_vtt(request, version_file.blob)
 
 
@@ -570,6 +607,14 @@ def _importer_library(request, library_id):
     return library, None
 
 
+def _may_import(request, library_id):
+    """import_page's check before its multipart body is read (core.middleware.MultipartGuardMiddleware)."""
+    if not request.user.is_authenticated:
+        return login_prompt(request, _("Log in to import resources."))
+    return _importer_library(request, library_id)[1]
+
+
+@multipart_for(_may_import)
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_page(request, library_id):

@@ -16,6 +16,10 @@ import pytest
 from django.urls import NoReverseMatch, include, path, reverse
 
 from reslib.accounts import services as account_services
+from reslib.libraries.models import Library, TeamMember
+from reslib.libraries.services import add_team_member
+
+from .. import factories
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +48,15 @@ def tus_urls(settings):
 
 
 @pytest.fixture
-def api_token(builder):
+def upload_library(lead, builder, second_college):
+    """A library under construction with `builder` in its team: what makes `builder` someone who may upload."""
+    library = factories.library(lead, hosts=[lead.organization, second_college], status=Library.Status.BUILDING)
+    add_team_member(library, by=lead, user=builder, role=TeamMember.Role.BUILDER)
+    return library
+
+
+@pytest.fixture
+def api_token(builder, upload_library):
     _token, raw = account_services.create_api_token(builder, name="upload script")
     return raw
 

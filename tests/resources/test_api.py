@@ -1,7 +1,12 @@
 """Resources API: visibility (404), refused actions (403), stable error codes, nothing half-written."""
 
+import datetime
+import decimal
+import json
+
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from reslib.core.models import AuditEntry
@@ -105,7 +110,8 @@ def publish(resource, lead, reviewer):
 def completed_upload(user, blob, name="讲义.pdf"):
     now = timezone.now()
     return Upload.objects.create(user=user, length=blob.size, offset=blob.size, temp_path="/nonexistent",
-                                 expires_at=now, completed_at=now, blob=blob, metadata={"filename": name})
+                                 expires_at=now + datetime.timedelta(hours=1), completed_at=now, blob=blob,
+                                 metadata={"filename": name})
 
 
 # --- reading ------------------------------------------------------------------------------------------------------
@@ -205,6 +211,54 @@ def test_create_errors_have_stable_codes_and_nothing_is_written(building, lead, 
     assert counts() == before
     malformed = send(as_user(lead), "post", f"{API}/libraries/{building.pk}/resources", {"title": 5, "major": "x"})
     assert_error(malformed, 422, "validation.invalid")
+    assert counts() == before
+
+
+# Committed for real: the database checks the author's account only when the transaction commits.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_author_linked_to_a_missing_account_is_a_field_error(building, lead, outsider):
+    url = f"{API}/libraries/{building.pk}/resources"
+    before = counts()
+    unknown = send(as_user(lead), "post", url, body_for(building, authors=[{"name": "王建国", "user_id": 987654}]))
+    assert field_codes(assert_error(unknown, 400, "resource.author_unknown")) == {
+        "authors": ["resource.author_unknown"]}
+    huge = send(as_user(lead), "post", url, body_for(building, authors=[{"name": "王建国", "user_id": 2**63}]))
+    assert field_codes(assert_error(huge, 422, "validation.invalid")) == {
+        "authors.0.user_id": ["validation.less_than_equal"]}
+    assert counts() == before
+    known = send(as_user(lead), "post", url, body_for(building, authors=[{"name": "王建国", "user_id": outsider.pk}]))
+    assert known.status_code == 201, known.content
+    assert VersionAuthor.objects.get().user_id == outsider.pk
+
+def post_raw(client, url, library, price_literal: str, method="post"):
+    """A body whose price is written as given: JSON numbers beyond float range, NaN, digits by the thousand."""
+    raw = json.dumps(body_for(library, price_mode="paid"))[:-1] + f', "price": {price_literal}}}'
+    return getattr(client, method)(url, raw, content_type="application/json")
+
+
+@pytest.mark.parametrize("price", ['"123456789"', "123456789", '"99999999.99"', "1000000", "19.999", '"-1"',
+                                   '"NaN"', "NaN", '"Infinity"', "1e400", '"1e400"'])
+def test_price_out_of_range_is_a_field_error_and_the_list_still_works(building, lead, price):
+    kept = pdf_resource(building, lead, title="已有的付费讲义", price_mode="paid", price=decimal.Decimal("19.90"))
+    before = counts()
+    create = post_raw(as_user(lead), f"{API}/libraries/{building.pk}/resources", building, price)
+    error = assert_error(create, 400, "resource.price_invalid")
+    assert field_codes(error) == {"price": ["resource.price_invalid"]}
+    assert "999999.99" in error["fields"]["price"][0]["message"]
+    update = post_raw(as_user(lead), f"{API}/resources/{kept.pk}/draft", building, price, method="put")
+    assert field_codes(assert_error(update, 400, "resource.price_invalid")) == {"price": ["resource.price_invalid"]}
+    assert counts() == before
+    listed = as_user(lead).get(f"{API}/libraries/{building.pk}/resources")
+    assert listed.status_code == 200 and [r["title"] for r in listed.json()["items"]] == ["已有的付费讲义"]
+    page = as_user(lead).get(reverse("resources:list", args=[building.pk]))
+    assert page.status_code == 200 and "已有的付费讲义" in page.content.decode()
+    assert as_user(lead).get(f"{API}/resources/{kept.pk}").json()["price"] == "19.90"
+
+
+def test_a_number_too_long_to_read_is_a_malformed_body_not_a_crash(building, lead):
+    before = counts()
+    response = post_raw(as_user(lead), f"{API}/libraries/{building.pk}/resources", building, "9" * 5000)
+    assert_error(response, 400, "request.malformed")
     assert counts() == before
 
 

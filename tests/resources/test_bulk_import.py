@@ -1,5 +1,6 @@
 """Bulk import: template, good and bad rows, whole-row rollback, unsafe archives, malformed sheets, the page."""
 
+import decimal
 import io
 import zipfile
 
@@ -219,6 +220,27 @@ def test_wrong_values_reported_row_by_row(building, lead):
     assert Resource.objects.count() == 1
 
 
+def test_price_out_of_range_is_reported_for_its_row_only(building, lead):
+    result = run(building, lead, [
+        row(building, title="天价讲义", price_mode="付费", price=123456789, main_file=""),
+        row(building, title="三位小数", price_mode="付费", price="19.999", main_file=""),
+        row(building, title="负价", price_mode="付费", price=-5, main_file=""),
+        row(building, title="无穷", price_mode="付费", price="Infinity", main_file=""),
+        row(building, title="正常付费讲义", price_mode="付费", price=19.9, main_file=""),
+    ])
+    assert result.error is None
+    by_title = {r.title: r for r in result.rows}
+    for title in ("天价讲义", "三位小数", "负价"):
+        assert not by_title[title].ok
+        assert by_title[title].messages == ["价格（元）：价格须为 0.01 至 999999.99 元之间的金额，最多两位小数。"]
+    assert not by_title["无穷"].ok and "不是数字" in by_title["无穷"].messages[0]
+    assert by_title["正常付费讲义"].ok and result.created == 1
+    assert list(ResourceVersion.objects.values_list("title", "price")) == [("正常付费讲义", decimal.Decimal("19.90"))]
+    listed = Client()
+    listed.force_login(lead)
+    assert listed.get(reverse("resources:list", args=[building.pk])).status_code == 200
+
+
 def test_outsider_cannot_import(building, outsider):
     result = run(building, outsider, [row(building, main_file="")], {})
     assert result.error and not Resource.objects.exists()
@@ -254,3 +276,49 @@ def test_import_page_report_and_downloads(building, lead, outsider):
     assert other.get(url).status_code == 403
     assert other.get(reverse("resources:import_template", args=[building.pk])).status_code == 403
     assert VersionFile.objects.count() == 1
+
+
+# --- formula injection ----------------------------------------------------------------------------------------------
+
+FORMULA_TITLES = ['=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1,2)", "＝1+1", "#N/A"]
+
+
+def as_text_cells(upload: SimpleUploadedFile) -> SimpleUploadedFile:
+    """The sheet as a person types it in Excel: every value they typed is text, none a formula."""
+    wb = load_workbook(io.BytesIO(upload.read()))
+    for cells in wb.worksheets[0].iter_rows(min_row=bulk_import.FIRST_DATA_ROW):
+        for cell in cells:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+    out = io.BytesIO()
+    wb.save(out)
+    return SimpleUploadedFile("资源.xlsx", out.getvalue())
+
+
+def test_exported_sheets_keep_formula_like_text_as_text(building, lead, outsider):
+    services.add_knowledge_point(building, by=lead, name=FORMULA_TITLES[0])
+    client = Client()
+    client.force_login(lead)
+    rows = [row(building, title=title, resource_type="外部链接", external_url="https://www.icve.com.cn/x",
+                main_file="") for title in FORMULA_TITLES]
+    response = client.post(reverse("resources:import", args=[building.pk]),
+                           {"sheet": as_text_cells(sheet_from_template(building, rows))})
+    assert response.status_code == 200
+    assert sorted(Resource.objects.values_list("versions__title", flat=True)) == sorted(FORMULA_TITLES)
+
+    report = load_workbook(io.BytesIO(client.get(reverse("resources:import_report", args=[building.pk])).content))
+    titles = [r[1] for r in report.active.iter_rows(min_row=2)]
+    assert [c.value for c in titles] == FORMULA_TITLES  # shown unchanged …
+    assert {c.data_type for c in titles} == {"s"}  # … as text: no formula, no error value
+    assert all(c.quotePrefix for c in titles if c.value != "#N/A")  # and still text when someone edits the cell
+    assert not [c for r in report.active.iter_rows() for c in r if c.data_type == "f"]
+
+    template = load_workbook(io.BytesIO(client.get(reverse("resources:import_template", args=[building.pk])).content))
+    point = [c for r in template["填写说明"].iter_rows() for c in r if c.value == FORMULA_TITLES[0]]
+    assert len(point) == 1 and point[0].data_type == "s" and point[0].quotePrefix
+    assert not [c for ws in template.worksheets for r in ws.iter_rows() for c in r if c.data_type == "f"]
+
+    other = Client()
+    other.force_login(outsider)
+    assert other.get(reverse("resources:import_report", args=[building.pk])).status_code == 403
+    assert other.get(reverse("resources:import_template", args=[building.pk])).status_code == 403

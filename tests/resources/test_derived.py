@@ -1,11 +1,12 @@
 """Derived files: posters, thumbnails, web renditions, PDF previews; idempotent and retried (derived.py, tasks.py)."""
 
+import datetime
 import os
 import sys
 
 import pytest
 from django.core.files.storage import default_storage
-from django.utils import translation
+from django.utils import timezone, translation
 from PIL import Image
 
 from reslib.resources import derived, tasks
@@ -35,9 +36,10 @@ def _image(row):
 
 
 @pytest.mark.django_db
-def test_h264_video_gets_poster_and_thumbnail_but_no_rendition(tmp_path):
+def test_h264_video_gets_poster_and_thumbnail_but_no_rendition(tmp_path, settings):
     blob = _blob(media.video(tmp_path))
-    assert tasks.make_derived_files.call(blob.pk) == {"poster": "done", "thumbnail": "done"}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    assert tasks.make_derived_files.enqueue(blob.pk).return_value == {"poster": "done", "thumbnail": "done"}
     rows = _rows(blob)
     assert set(rows) == {"poster", "thumbnail"}
     poster, thumb = rows["poster"], rows["thumbnail"]
@@ -191,6 +193,34 @@ def test_running_claim_of_another_worker_is_left_alone(tmp_path, monkeypatch):
     assert derived.make_all(blob.pk) == {"thumbnail": "running"}
     assert copies == []  # nothing to do here: the file is not fetched (a full download on S3)
     assert derived.make_all(999_999) == {}  # a blob deleted meanwhile is not an error
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the worker loop closes its connections
+def test_the_retry_of_a_task_whose_worker_died_finishes_what_it_left_running(tmp_path):
+    """kill -9 during make_derived_files leaves the task and its thumbnail row "running"; once the task is put back
+    (recover_stale_tasks), the next worker's attempt takes the row over instead of waiting hours for it."""
+    import signal
+
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    from reslib.core.services import recover_stale_tasks
+
+    blob = _blob(media.image(tmp_path))
+    DerivedFile.objects.create(blob=blob, kind="thumbnail", state=State.RUNNING, attempts=1)
+    task_id = tasks.make_derived_files.enqueue(blob.pk).id
+    DBTaskResult.objects.filter(pk=task_id).update(status="RUNNING", worker_ids=["killed"],
+                                                   started_at=timezone.now() - datetime.timedelta(hours=1))
+    assert recover_stale_tasks()["requeued"] == 1
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+    try:
+        call_command("db_worker", "--batch", "--no-reload", "--no-startup-delay", "--interval", "0", verbosity=0)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert DBTaskResult.objects.get(pk=task_id).status == "SUCCESSFUL"
+    row = _rows(blob)["thumbnail"]
+    assert (row.state, row.attempts) == (State.DONE, 2)
 
 
 @pytest.mark.django_db

@@ -1,3 +1,5 @@
+import decimal
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
@@ -6,6 +8,7 @@ from reslib.libraries.services import add_team_member
 from reslib.resources import policies, services
 
 from .. import factories
+from .test_views import make_pdf
 
 
 @pytest.fixture
@@ -20,10 +23,10 @@ def reviewer(building, lead, college):
     return user
 
 
-def published(building, lead, reviewer, **overrides):
+def published(building, lead, reviewer, resource=None, **overrides):
     overrides.setdefault("resource_type", "external_link")
     overrides.setdefault("external_url", "https://example.org/")
-    resource = factories.resource(building, lead, **overrides)
+    resource = resource or factories.resource(building, lead, **overrides)
     version = services.submit_version(resource.latest_version, by=lead, commitment_accepted=True)
     services.decide_version(version, "publish", by=reviewer)
     resource.refresh_from_db()
@@ -62,3 +65,33 @@ def test_downloads(building, lead, reviewer, outsider):
     assert policies.can_download(lead, resource, resource.latest_version)
     link = published(building, lead, reviewer)
     assert not policies.can_download(outsider, link)  # an external link has nothing to download
+
+
+@pytest.mark.parametrize("kind", ["paid", "downloads_off"])
+def test_withheld_content_goes_to_the_team_and_previews_to_every_viewer(kind, building, lead, reviewer, outsider,
+                                                                       operator):
+    paid = {"price_mode": "paid", "price": decimal.Decimal("9.90")} if kind == "paid" else {}
+    resource = factories.resource(building, lead, resource_type="text", **paid)
+    services.attach_file(resource.latest_version, factories.blob(make_pdf()), role="main", original_name="a.pdf",
+                         by=lead)
+    resource = published(building, lead, reviewer, resource=resource)
+    if kind == "downloads_off":
+        resource = services.set_downloads_allowed(resource, False, by=lead)
+    version = resource.published_version
+    for user in (AnonymousUser(), outsider):
+        assert not policies.can_download(user, resource, version)
+        assert policies.can_preview(user, resource, version)
+    for user in (reviewer, lead, operator):
+        assert policies.can_download(user, resource, version)
+        assert policies.can_preview(user, resource, version)
+
+
+def test_only_who_may_create_resources_somewhere_may_upload(building, lead, reviewer, college, outsider, operator):
+    builder = factories.user(org=college)
+    add_team_member(building, by=lead, user=builder, role="builder")
+    assert policies.can_upload(lead) and policies.can_upload(builder)
+    assert not policies.can_upload(reviewer)  # in the team, but creates no resources
+    assert not policies.can_upload(outsider) and not policies.can_upload(operator)
+    assert not policies.can_upload(AnonymousUser())
+    Library.objects.filter(pk=building.pk).update(status=Library.Status.SUBMITTED)  # not building (yet)
+    assert not policies.can_upload(builder)

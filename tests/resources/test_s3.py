@@ -104,7 +104,7 @@ def test_missing_object_is_healed_by_the_same_bytes(s3_storage):
     assert _keys(s3_storage) == [blob.storage_name]
 
 
-def test_a_finished_tus_upload_lands_in_the_bucket(s3_storage, builder):
+def test_a_finished_tus_upload_lands_in_the_bucket(s3_storage, builder, upload_library):
     data = os.urandom(1_500_000)
     upload = uploads.create_upload(user=builder, length=len(data), metadata={"filename": "talk.mp3"})
     uploads.append_chunk(upload.pk, user=builder, offset=0, stream=io.BytesIO(data[:1_000_000]),

@@ -105,6 +105,30 @@ def test_paid_resource_needs_a_price(building, lead):
     assert Resource.objects.count() == 1
 
 
+@pytest.mark.parametrize("price", ["123456789", "1000000", "99999999.99", "-5", "19.999", "0.001", "NaN", "sNaN",
+                                   "Infinity", "-Infinity", "1E+400"])
+def test_price_out_of_range_is_a_field_error_and_nothing_is_saved(building, lead, price):
+    with pytest.raises(ValidationFailed) as exc:
+        factories.resource(building, lead, price_mode="paid", price=decimal.Decimal(price))
+    assert exc.value.code == "resource.price_invalid" and codes(exc) == {"price": ["resource.price_invalid"]}
+    assert "999999.99" in exc.value.messages()[0]
+    assert not Resource.objects.exists() and not AuditEntry.objects.filter(action="resource.create").exists()
+    draft = factories.resource(building, lead, price_mode="paid", price=decimal.Decimal("9.90"))
+    with pytest.raises(ValidationFailed) as exc:
+        services.update_metadata(draft.latest_version, factories.resource_metadata(
+            building, title="改价", price_mode="paid", price=decimal.Decimal(price)), by=lead)
+    assert codes(exc) == {"price": ["resource.price_invalid"]}
+    draft.latest_version.refresh_from_db()
+    assert draft.latest_version.title != "改价" and draft.latest_version.price == decimal.Decimal("9.90")
+
+
+@pytest.mark.parametrize("price", ["0.01", "19.9", "19.900", "999999.99"])
+def test_prices_within_the_cap_are_kept(building, lead, price):
+    resource = factories.resource(building, lead, price_mode="paid", price=decimal.Decimal(price))
+    version = ResourceVersion.objects.get(pk=resource.latest_version_id)
+    assert version.price == decimal.Decimal(price)
+
+
 def test_submit_needs_commitment_and_main_file(building, lead):
     resource = factories.resource(building, lead, resource_type="text")
     with pytest.raises(ValidationFailed) as exc:

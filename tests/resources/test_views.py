@@ -10,8 +10,15 @@ from django.urls import reverse
 
 from reslib.libraries.models import Library
 from reslib.libraries.services import add_team_member
-from reslib.resources import services
-from reslib.resources.models import KnowledgePoint, Resource, ResourceVersion, Upload, VersionFile
+from reslib.resources import policies, services
+from reslib.resources.models import (
+    DerivedFile,
+    KnowledgePoint,
+    Resource,
+    ResourceVersion,
+    Upload,
+    VersionFile,
+)
 
 from .. import factories
 
@@ -204,8 +211,23 @@ def test_members_only_and_registered_access(building, lead, reviewer, outsider):
     assert client_for(None).get(detail_url(members)).status_code == 404
     assert client_for(outsider).get(detail_url(members)).status_code == 404
     assert client_for(reviewer).get(detail_url(members)).status_code == 200
-    assert client_for(None).get(detail_url(registered)).status_code == 404
+    assert client_for(None).get(detail_url(registered)).status_code == 403  # asked to log in
     assert client_for(outsider).get(detail_url(registered)).status_code == 200
+
+
+def test_anonymous_visitor_of_a_registered_users_resource_is_asked_to_log_in(building, lead, reviewer, outsider):
+    registered = publish(text_resource(building, lead, title="注册讲义", access="registered"), lead, reviewer)
+    draft = text_resource(building, lead, title="未发布讲义", access="registered")
+    response = client_for(None).get(detail_url(registered))
+    body = page(response)
+    assert response.status_code == 403
+    assert f'href="/accounts/login/?next=%2Fresources%2F{registered.pk}%2F"' in body
+    assert "此资源仅向注册用户开放，请登录后查看。" in body and "注册讲义" not in body
+    # Logging in is no way into what only the team sees: that stays a 404 like a missing resource.
+    assert client_for(None).get(detail_url(draft)).status_code == 404
+    login = Client().post(reverse("accounts:login") + f"?next={detail_url(registered)}",
+                          {"username": outsider.username, "password": factories.PASSWORD})
+    assert login.status_code == 302 and login["Location"] == detail_url(registered)
 
 
 def test_public_page_shows_rights_versions_and_qr_but_no_team_actions(building, lead, reviewer):
@@ -250,9 +272,9 @@ def test_download_refused_when_switched_off_but_team_keeps_it(building, lead, re
     assert client_for(None).get(url).status_code == 403
     assert client_for(outsider).get(url).status_code == 403
     assert client_for(lead).get(url).status_code == 200
-    # Viewing in the page still works.
+    # Streaming hands out the same bytes: refused alike.
     assert client_for(None).get(reverse("resources:stream", args=[resource.pk, main_file(resource).pk])
-                                ).status_code == 200
+                                ).status_code == 403
 
 
 def test_paid_resource_is_not_downloadable_by_the_public(building, lead, reviewer, outsider):
@@ -260,6 +282,114 @@ def test_paid_resource_is_not_downloadable_by_the_public(building, lead, reviewe
                        lead, reviewer)
     assert client_for(outsider).get(download_url(resource, main_file(resource))).status_code == 403
     assert client_for(lead).get(download_url(resource, main_file(resource))).status_code == 200
+
+
+# --- every file route of a paid resource or one with downloads off -----------------------------------------------
+
+SUBTITLE = "1\n00:00:01,000 --> 00:00:02,000\n对刀\n".encode()
+CONTENT_ROUTES = ("download", "stream", "web_video", "pdf_preview", "subtitles")
+
+
+@pytest.fixture
+def participant_teacher(enterprise):
+    """Works at a participating institution of the library but is not in its team."""
+    return factories.user("participant_teacher", org=enterprise)
+
+
+def withheld_resource(kind, library, lead, reviewer):
+    """A published PDF with a subtitle attachment and finished derived files, either paid or with downloads off."""
+    paid = {"price_mode": "paid", "price": decimal.Decimal("19.90")} if kind == "paid" else {}
+    resource = text_resource(library, lead, **paid)
+    services.attach_file(resource.latest_version, factories.blob(SUBTITLE, name="字幕.srt"), role="attachment",
+                         original_name="字幕.srt", by=lead)
+    resource = publish(resource, lead, reviewer)
+    if kind == "downloads_off":
+        resource = services.set_downloads_allowed(resource, False, by=lead)
+    main = main_file(resource)
+    for derived_kind in DerivedFile.Kind.values:  # the original's bytes stand in for every rendition
+        DerivedFile.objects.update_or_create(blob=main.blob, kind=derived_kind, defaults={
+            "state": DerivedFile.State.DONE, "storage_name": main.blob.storage_name,
+            "mime_type": "application/pdf", "size": main.blob.size})
+    return resource
+
+
+def file_routes(resource) -> dict:
+    main = main_file(resource)
+    subtitle = resource.published_version.files.get(role=VersionFile.Role.ATTACHMENT)
+    derived = {kind: reverse("resources:derived", args=[resource.pk, main.pk, kind])
+               for kind in DerivedFile.Kind.values}
+    return {"download": reverse("resources:download", args=[resource.pk, main.pk]),
+            "stream": reverse("resources:stream", args=[resource.pk, main.pk]),
+            "subtitles": reverse("resources:subtitles", args=[resource.pk, subtitle.pk]), **derived}
+
+
+def content(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+@pytest.mark.parametrize("kind", ["paid", "downloads_off"])
+def test_withheld_files_go_to_the_team_only_on_every_route(kind, building, lead, member_builder, reviewer,
+                                                          outsider, participant_teacher):
+    resource = withheld_resource(kind, building, lead, reviewer)
+    routes = file_routes(resource)
+    refused = {"anonymous": None, "registered non-member": outsider, "participant's teacher": participant_teacher}
+    team = {"reviewer (member)": reviewer, "builder (staff)": member_builder, "lead (staff)": lead}
+    for who, user in refused.items():
+        client = client_for(user)
+        assert client.get(detail_url(resource)).status_code == 200, who  # the page itself stays public
+        for route in CONTENT_ROUTES:
+            response = client.get(routes[route], HTTP_RANGE="bytes=0-3")
+            assert response.status_code == 403, (who, route)
+            assert b"%PDF" not in content(response) and "对刀".encode() not in content(response), (who, route)
+        for preview in policies.PREVIEW_KINDS:  # a poster or thumbnail tells what it is, not its content
+            assert client.get(routes[preview]).status_code == 200, (who, preview)
+    for who, user in team.items():
+        client = client_for(user)
+        for route in CONTENT_ROUTES + tuple(policies.PREVIEW_KINDS):
+            response = client.get(routes[route])
+            assert response.status_code == 200, (who, route)
+            assert content(response).startswith(b"WEBVTT" if route == "subtitles" else b"%PDF"), (who, route)
+
+
+@pytest.mark.parametrize("kind", ["paid", "downloads_off"])
+def test_withheld_files_are_not_handed_to_nginx_for_the_public(kind, building, lead, reviewer, settings):
+    settings.RESLIB_X_ACCEL_PREFIX = "/_protected"
+    resource = withheld_resource(kind, building, lead, reviewer)
+    routes = file_routes(resource)
+    for route in ("download", "stream", "web_video", "pdf_preview"):
+        refused = client_for(None).get(routes[route])
+        assert refused.status_code == 403 and "X-Accel-Redirect" not in refused, route
+        handed = client_for(lead).get(routes[route])
+        assert handed.status_code == 200, route
+        assert handed["X-Accel-Redirect"] == f"/_protected/{main_file(resource).blob.storage_name}", route
+
+
+def test_withheld_files_are_not_streamed_from_object_storage(s3_storage, building, lead, reviewer, outsider):
+    resource = withheld_resource("paid", building, lead, reviewer)
+    stream = file_routes(resource)["stream"]
+    assert s3_storage["client"].head_object(Bucket=s3_storage["bucket"], Key=main_file(resource).blob.storage_name)
+    for user in (None, outsider):
+        response = client_for(user).get(stream, HTTP_RANGE="bytes=0-3")
+        assert response.status_code == 403 and b"%PDF" not in content(response)
+    response = client_for(lead).get(stream, HTTP_RANGE="bytes=0-3")
+    assert response.status_code == 206 and content(response) == PDF[:4]
+
+
+@pytest.mark.parametrize("kind", ["paid", "downloads_off"])
+def test_page_offers_no_player_or_download_that_would_be_refused(kind, building, lead, reviewer, outsider):
+    resource = withheld_resource(kind, building, lead, reviewer)
+    routes = file_routes(resource)
+    withheld = [routes[route] for route in CONTENT_ROUTES]
+    for user in (None, outsider):
+        body = page(client_for(user).get(detail_url(resource)))
+        assert not [url for url in withheld if url in body], user
+        assert "<iframe" not in body and "您不能在线查看或下载此资源。" in body
+        assert routes["poster"] in body  # the preview picture is shown instead
+        reason = "付费资源暂不提供下载。" if kind == "paid" else "资源库已关闭此资源的下载。"
+        assert reason in body
+    body = page(client_for(lead).get(detail_url(resource)))
+    assert routes["download"] in body and routes["stream"] in body and "<iframe" in body
+    assert "您不能在线查看或下载此资源。" not in body
 
 
 def test_files_of_unpublished_versions_are_hidden_from_the_public(building, lead, reviewer, outsider):
@@ -366,12 +496,15 @@ def test_small_file_upload_and_remove(building, lead):
 
 
 def test_attach_upload_only_own_completed_upload(building, lead, member_builder, settings):
+    import datetime
+
     from django.utils import timezone
 
     resource = factories.resource(building, lead, resource_type="text")
     blob = factories.blob(PDF, name="a.pdf")
     theirs = Upload.objects.create(user=member_builder, length=len(PDF), offset=len(PDF), temp_path="/nonexistent",
-                                   expires_at=timezone.now(), completed_at=timezone.now(), blob=blob,
+                                   expires_at=timezone.now() + datetime.timedelta(hours=1),
+                                   completed_at=timezone.now(), blob=blob,
                                    metadata={"filename": "a.pdf"})
     unfinished = Upload.objects.create(user=lead, length=10, offset=3, temp_path="/nonexistent",
                                        expires_at=timezone.now(), metadata={"filename": "b.pdf"})
@@ -449,6 +582,25 @@ def test_create_form_errors_in_chinese_beside_fields_and_nothing_saved(building,
     assert "必须注明来源" in " ".join(form.errors["source"])
     assert "保留的描述" in body  # input kept
     assert 'class="field-error"' in body
+
+
+@pytest.mark.parametrize("price", ["123456789", "99999999.99", "1000000", "-5", "19.999", "1e400"])
+def test_price_out_of_range_is_shown_beside_the_field_and_the_list_still_renders(building, lead, price):
+    response = client_for(lead).post(reverse("resources:create", args=[building.pk]),
+                                     form_data(building, price_mode="paid", price=price, title="天价讲义"))
+    assert response.status_code == 400
+    assert response.context["form"].errors["price"] == ["价格须为 0.01 至 999999.99 元之间的金额，最多两位小数。"]
+    assert 'class="field-error"' in page(response) and "天价讲义" in page(response)
+    assert not Resource.objects.exists()
+    kept = factories.resource(building, lead, title="原价讲义", price_mode="paid", price=decimal.Decimal("9.90"))
+    edit = client_for(lead).post(reverse("resources:edit", args=[kept.pk]),
+                                 form_data(building, price_mode="paid", price=price, title="天价讲义"))
+    assert edit.status_code == 400 and "price" in edit.context["form"].errors
+    for user in (None, lead):
+        listed = client_for(user).get(reverse("resources:list", args=[building.pk]))
+        assert listed.status_code == 200
+    assert "原价讲义" in page(client_for(lead).get(reverse("resources:list", args=[building.pk])))
+    assert ResourceVersion.objects.get().price == decimal.Decimal("9.90")
 
 
 def test_create_form_refused_outside_building_and_to_outsiders(lead, outsider, building):
