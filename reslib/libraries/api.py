@@ -16,7 +16,7 @@ from reslib.core.api import COMMON_ERRORS, LOGGED_IN, ErrorOut, Paginated, Statu
 from reslib.core.errors import NotFound, PermissionDenied, ValidationFailed
 from reslib.core.models import AuditEntry
 
-from . import policies, queries, services
+from . import people, policies, queries, services
 from .models import Library, LibraryParticipant, TeamMember
 from .schemas import (
     ActionList,
@@ -113,15 +113,39 @@ def transition(request, library_id: int, payload: TransitionIn):
     return _visible(request, library_id, detailed=True)
 
 
+class _Rows:
+    """A queryset whose page is turned into output rows in one go (bulk look-ups per page, not per row)."""
+
+    def __init__(self, qs, rows):
+        self.qs, self.rows = qs, rows
+
+    def __len__(self):  # the paginator's count
+        return self.qs.count()
+
+    def __getitem__(self, item):
+        return self.rows(list(self.qs[item]))
+
+
+def _member_out(member: TeamMember, *, insider: bool) -> dict:
+    user = member.user
+    return {
+        "id": member.pk, "name": people.member_name(user, insider=insider), "organization": user.organization,
+        "role": member.role, "role_label": str(member.get_role_display()), "created_at": member.created_at,
+        "user": user if insider else None,
+    }
+
+
 @router.get("/{library_id}/members", response={200: list[MemberOut], 404: ErrorOut}, summary="The library's team")
 @paginate(Paginated)
 def list_members(request, library_id: int):
     library = _visible(request, library_id)
-    return (
+    insider = policies.can_see_people(request.user, library)
+    members = (
         TeamMember.objects.filter(library=library)
         .select_related("user__organization")
         .order_by("created_at", "pk")
     )
+    return _Rows(members, lambda page: [_member_out(m, insider=insider) for m in page])
 
 
 def _lookup_user(ref: int | str) -> User:
@@ -140,7 +164,8 @@ def add_member(request, library_id: int, payload: MemberIn):
     if not policies.can_manage_team(user, library):
         raise PermissionDenied(_("Only the project lead can manage the team."), code="library.team_denied")
     member = services.add_team_member(library, by=user, user=_lookup_user(payload.user), role=payload.role)
-    return Status(201, TeamMember.objects.select_related("user__organization").get(pk=member.pk))
+    member = TeamMember.objects.select_related("user__organization").get(pk=member.pk)
+    return Status(201, _member_out(member, insider=True))
 
 
 @router.delete("/{library_id}/members/{member_id}", auth=LOGGED_IN, response={204: None, **COMMON_ERRORS},
@@ -151,11 +176,25 @@ def remove_member(request, library_id: int, member_id: int):
     return Status(204, None)
 
 
+def _history_rows(library: Library, entries: list[AuditEntry], *, insider: bool) -> list[dict]:
+    actor_roles = people.public_roles(library, [e.actor for e in entries])
+    return [{
+        "id": e.pk, "created_at": e.created_at,
+        "actor_username": e.actor_username if insider else None,
+        "actor_name": (e.actor.display_name if e.actor else e.actor_username) if insider else None,
+        "actor_role": actor_roles.get(e.actor_id, ""), "action": e.action,
+        "before": e.before if insider else people.without_people(e.before),
+        "after": e.after if insider else people.without_people(e.after),
+        "reason": e.reason,
+    } for e in entries]
+
+
 @router.get("/{library_id}/history", response={200: list[HistoryEntryOut], 404: ErrorOut},
             summary="The library's audit entries, newest first")
 @paginate(Paginated)
 def history(request, library_id: int):
     library = _visible(request, library_id)
-    return AuditEntry.objects.filter(target_type=Library._meta.label_lower, target_id=str(library.pk)).order_by(
-        "-created_at", "-id"
-    )
+    insider = policies.can_see_people(request.user, library)
+    entries = (AuditEntry.objects.filter(target_type=Library._meta.label_lower, target_id=str(library.pk))
+               .select_related("actor__organization").order_by("-created_at", "-id"))
+    return _Rows(entries, lambda page: _history_rows(library, page, insider=insider))

@@ -26,7 +26,7 @@ PASSWORD = "reslib-demo"
 PROVINCE = "320000"
 
 # The accounts a visitor can log in with; the serve script prints these in debug mode.
-DEMO_USERNAMES = ("operator", "province", "lead", "builder", "reviewer", "teacher", "student")
+DEMO_USERNAMES = ("operator", "province", "lead", "builder", "reviewer", "reviewer2", "teacher", "student")
 
 T = Organization.Type
 
@@ -117,6 +117,9 @@ USERS = [
     DemoUser("lead", "王建国", "jsit", "lead@jsit.example.edu.cn", "13951000003", User.LearnerCategory.TEACHER),
     DemoUser("builder", "李晓梅", "jsit", "builder@jsit.example.edu.cn", "13951000004", User.LearnerCategory.TEACHER),
     DemoUser("reviewer", "张志强", "jsit", "reviewer@jsit.example.edu.cn", "13951000005",
+             User.LearnerCategory.TEACHER),
+    # Nobody decides two levels of one request: the lead host review needs a second reviewer of the lead host.
+    DemoUser("reviewer2", "黄丽娟", "jsit", "reviewer2@jsit.example.edu.cn", "13951000011",
              User.LearnerCategory.TEACHER),
     DemoUser("teacher", "赵丽华", "czimt", "teacher@czimt.example.edu.cn", "13951000006",
              User.LearnerCategory.TEACHER),
@@ -216,6 +219,7 @@ def load(*, stdout=None) -> dict:
         ), by=users["lead"])
         services.add_team_member(computing, by=users["lead"], user=users["builder"], role=TeamMember.Role.BUILDER)
         services.add_team_member(computing, by=users["lead"], user=users["reviewer"], role=TeamMember.Role.REVIEWER)
+        services.add_team_member(computing, by=users["lead"], user=users["reviewer2"], role=TeamMember.Role.REVIEWER)
         services.transition_library(computing, "submit", by=users["lead"])
         services.transition_library(computing, "approve", by=province_admin,
                                     reason="申报材料齐全，建设方案可行，同意立项。")

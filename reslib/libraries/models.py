@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from reslib.core.models import TimeStampedModel
 from reslib.orgs.models import Major, Organization, Region
@@ -20,7 +21,8 @@ class Library(TimeStampedModel):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         SUBMITTED = "submitted", _("Submitted")
-        APPROVED = "approved", _("Approved")
+        # 已立项: a project approved by the province; "Approved" elsewhere (a review request) is 已通过.
+        APPROVED = "approved", pgettext_lazy("library status", "Approved")
         NOT_APPROVED = "not_approved", _("Not approved")
         BUILDING = "building", _("Under construction")
         AWAITING_ACCEPTANCE = "awaiting_acceptance", _("Awaiting acceptance")

@@ -49,6 +49,23 @@ def can_view(user, library: Library) -> bool:
     return visible_libraries(user).filter(pk=library.pk).exists()
 
 
+def can_see_people(user, library: Library) -> bool:
+    """Whether the user sees who the people behind a library are, or only their public face.
+
+    Everyone who may see the library (anonymous visitors and learners too) sees the team as published: each member's
+    real name, institution and role (a member without a real name shows as "name not given"); and, for each history
+    entry, what the actor is to the library — their team roles and institution, else their platform role — but not
+    who they are. Usernames and user ids are never shown to them, in the history's details neither.
+    The library's insiders also see the accounts (user id, username) and the real names in the history: its team,
+    the administrators of its host institutions, the administrators of its province and platform operators."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if roles.is_operator(user) or roles.is_province_admin(user, library.province_id) or is_member(user, library):
+        return True
+    org_ids = roles.administered_organization_ids(user)
+    return bool(org_ids) and library.hosts.filter(organization_id__in=org_ids).exists()
+
+
 def can_apply(user) -> bool:
     """Filing an application needs an account that belongs to an institution (it becomes a host)."""
     return bool(getattr(user, "is_authenticated", False) and user.organization_id)

@@ -117,15 +117,18 @@ class UserRef(Schema):
 
 
 class MemberOut(Schema):
+    """A team member as published: real name, institution and role for everyone who may see the library; the
+    account behind it (`user`) only for the library's insiders (libraries.policies.can_see_people)."""
+
     id: int
-    user: UserRef
+    name: str = Field(..., description="the real name (never the username)")
+    organization: OrganizationRef | None
     role: str
     role_label: str
     created_at: datetime.datetime
-
-    @staticmethod
-    def resolve_role_label(obj) -> str:
-        return str(obj.get_role_display())
+    user: UserRef | None = Field(None, description="the account (id, username): null unless the caller is the "
+                                                   "library's team, a host administrator, a province administrator "
+                                                   "of its province or an operator")
 
 
 class MemberIn(Schema):
@@ -134,11 +137,16 @@ class MemberIn(Schema):
 
 
 class HistoryEntryOut(Schema):
-    """An audit entry of the library (the client address is shown to operators only, in /audit)."""
+    """An audit entry of the library (the client address is shown to operators only, in /audit). Who acted is named
+    (`actor_username`, `actor_name`) to the library's insiders only (libraries.policies.can_see_people); everyone
+    gets `actor_role`, what the actor is to the library, and `before` / `after` without the people in them."""
 
     id: int
     created_at: datetime.datetime
-    actor_username: str
+    actor_username: str | None
+    actor_name: str | None
+    actor_role: str = Field(..., description="team roles and institution, or the platform role; empty for the "
+                                             "system")
     action: str
     before: dict | list | None
     after: dict | list | None

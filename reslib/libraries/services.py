@@ -6,11 +6,15 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from reslib.accounts.models import RoleGrant, User
 from reslib.core import audit
 from reslib.core.errors import FieldErrors, NotFound, PermissionDenied, ValidationFailed
+from reslib.notifications import services as notifications
 from reslib.orgs.models import Major, Organization, Region
 
 from . import policies
@@ -197,6 +201,8 @@ def transition_library(library: Library, action: str, *, by, reason: str = "") -
         library.save(update_fields=["status", "submitted_at", "updated_at"])
         audit.record(actor=by, action=f"library.{action}", target=library, before={"status": before},
                      after={"status": library.status}, reason=reason)
+        if action in LIFECYCLE_NOTICES:
+            transaction.on_commit(lambda: _notify_lifecycle(library, action, by=by, reason=reason))
     return library
 
 
@@ -219,6 +225,14 @@ def add_team_member(library: Library, *, by, user, role: str) -> TeamMember:
         member = TeamMember.objects.create(library=library, user=user, role=role, invited_by=by)
         audit.record(actor=by, action="library.team_add", target=library,
                      after={"user": user.pk, "username": user.username, "role": role})
+        if user.pk != by.pk:
+            transaction.on_commit(lambda: notifications.notify(
+                [user], "team_added",
+                format_lazy(_("You have joined the team of {library} as {role}"), library=library.name,
+                            role=TeamMember.Role(role).label),
+                format_lazy(_("{person} added you to the team. Open the library to start working in it."),
+                            person=by.display_name),
+                _library_url(library)))
     return member
 
 
@@ -235,3 +249,51 @@ def remove_team_member(library: Library, member_id: int, *, by) -> None:
         member.delete()
         audit.record(actor=by, action="library.team_remove", target=library,
                      before={"user": member.user_id, "role": member.role})
+
+
+# --- notifications ------------------------------------------------------------------------------------------------
+# Who hears of a lifecycle step, sent after the commit; the person who took the step is never told of it.
+
+
+def _library_url(library: Library) -> str:
+    return reverse("libraries:detail", args=[library.pk])
+
+
+def _active(users) -> list:
+    return list(users.filter(is_active=True).distinct().order_by("pk"))
+
+
+def _province_admins(library: Library) -> list:
+    return _active(User.objects.filter(role_grants__role=RoleGrant.Role.PROVINCE_ADMIN,
+                                       role_grants__province_id=library.province_id))
+
+
+def _lead(library: Library) -> list:
+    return _active(User.objects.filter(library_roles__library=library, library_roles__role=TeamMember.Role.LEAD))
+
+
+def _host_admins(library: Library) -> list:
+    """The administrators of the host institutions: they answer for the project at their institution."""
+    return _active(User.objects.filter(
+        role_grants__role=RoleGrant.Role.ORG_ADMIN,
+        role_grants__organization_id__in=LibraryHost.objects.filter(library=library).values("organization_id")))
+
+
+# action → (notification kind, title, who is told)
+LIFECYCLE_NOTICES = {
+    "submit": ("library_submitted", _("Library application to decide: {library}"), (_province_admins,)),
+    "approve": ("library_approved", _("Library project approved: {library}"), (_lead, _host_admins)),
+    "decline": ("library_declined", _("Library project not approved: {library}"), (_lead, _host_admins)),
+    "accept": ("library_accepted", _("Library passed acceptance: {library}"), (_lead,)),
+    "fail_acceptance": ("library_acceptance_failed", _("Library failed acceptance: {library}"), (_lead,)),
+}
+
+
+def _notify_lifecycle(library: Library, action: str, *, by, reason: str) -> None:
+    kind, title, audiences = LIFECYCLE_NOTICES[action]
+    users = [user for audience in audiences for user in audience(library) if user.pk != by.pk]
+    if reason:
+        body = format_lazy(_("Comment from {person}: {reason}"), person=by.display_name, reason=reason)
+    else:
+        body = format_lazy(_("Filed by {person}."), person=by.display_name)
+    notifications.notify(users, kind, format_lazy(title, library=library.name), body, _library_url(library))

@@ -18,7 +18,7 @@ from reslib.core.errors import DomainError, NotFound, PermissionDenied, Validati
 from reslib.core.models import AuditEntry
 from reslib.orgs.models import Region
 
-from . import policies, queries, services
+from . import people, policies, queries, services
 from .forms import LibraryApplicationForm, LibraryFilterForm, TeamMemberForm, TransitionForm
 from .lifecycle import LIFECYCLE
 from .models import Library, LibraryParticipant, TeamMember
@@ -68,11 +68,13 @@ def _status_label(value):
         return value or ""
 
 
-def _history(library):
+def _history(library, *, insider: bool):
+    """The lifecycle history; `insider` (policies.can_see_people) decides whether people show by name or by what
+    they are to the library."""
     entries = list(
         AuditEntry.objects.filter(target_type=Library._meta.label_lower, target_id=str(library.pk),
                                   action__startswith="library.")
-        .select_related("actor")
+        .select_related("actor__organization")
         .order_by("-created_at", "-id")
     )
     team_data = {}
@@ -81,7 +83,9 @@ def _history(library):
             data = entry.after if entry.action == "library.team_add" else entry.before
             team_data[entry.pk] = data if isinstance(data, dict) else {}
     member_ids = {d.get("user") for d in team_data.values() if d.get("user")}
-    members = get_user_model().objects.in_bulk(member_ids) if member_ids else {}
+    members = (get_user_model().objects.select_related("organization").in_bulk(member_ids)
+               if member_ids else {})
+    actor_roles = {} if insider else people.public_roles(library, [e.actor for e in entries])
     history = []
     for entry in entries:
         action = entry.action.removeprefix("library.")
@@ -99,13 +103,21 @@ def _history(library):
             data = team_data[entry.pk]
             member = members.get(data.get("user"))
             role = data.get("role")
-            parts = [member.display_name if member else data.get("username", ""),
-                     str(TeamMember.Role(role).label) if role in TeamMember.Role.values else ""]
+            role_label = str(TeamMember.Role(role).label) if role in TeamMember.Role.values else ""
+            if insider:
+                parts = [member.display_name if member else data.get("username", ""), role_label]
+            else:
+                parts = [role_label, member.organization.name if member and member.organization_id else ""]
             detail = " · ".join(p for p in parts if p)
+        if entry.actor is None:
+            actor = entry.actor_username if insider else ""
+        else:
+            actor = entry.actor.display_name if insider else actor_roles.get(entry.actor_id, "")
         history.append({
             "entry": entry,
             "label": label,
-            "actor": entry.actor.display_name if entry.actor else entry.actor_username,
+            "system": not entry.actor_id and not entry.actor_username,
+            "actor": actor,
             "before": _status_label(before) if before and before != after else "",
             "after": _status_label(after) if after and before != after else "",
             "detail": detail,
@@ -113,8 +125,10 @@ def _history(library):
     return history
 
 
-def _team_groups(library):
+def _team_groups(library, *, insider: bool):
     members = list(library.team.select_related("user__organization").order_by("created_at", "id"))
+    for member in members:
+        member.name = people.member_name(member.user, insider=insider)
     groups = []
     for role in TeamMember.Role:
         in_role = [m for m in members if m.role == role]
@@ -140,6 +154,7 @@ def _detail_context(request, library, *, action_errors=None, open_action=None, r
             "danger": transition.action in {"decline", "fail_acceptance", "withdraw"},
         })
     can_manage_team = policies.can_manage_team(user, library)
+    insider = policies.can_see_people(user, library)
     participants = list(LibraryParticipant.objects.filter(library=library).select_related("organization")
                         .order_by("organization__name"))
     return {
@@ -147,10 +162,10 @@ def _detail_context(request, library, *, action_errors=None, open_action=None, r
         "hosts": list(library.hosts.select_related("organization").order_by("position")),
         "participants": participants,
         "served_majors": list(library.served_majors.order_by("code")),
-        "team_groups": _team_groups(library),
+        "team_groups": _team_groups(library, insider=insider),
         "progress": library.build_progress_percent(),
         "build_started": library.build_start <= timezone.localdate(),
-        "history": _history(library),
+        "history": _history(library, insider=insider),
         "actions": actions,
         "action_errors_general": (action_errors or {}).get("", []),
         "can_edit": policies.can_edit_application(user, library),

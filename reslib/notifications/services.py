@@ -2,8 +2,9 @@
 
 Other apps call notify(users, kind, title, body, url). Titles and bodies may be lazy translations; they are rendered
 in the site's language (settings.LANGUAGE_CODE, Simplified Chinese by default), because the reader is not the user
-whose request caused them. Kinds in use: submitted, assigned, returned, approved, rejected, overdue (review) and
-restricted, blocked, restored (moderation).
+whose request caused them. Kinds in use: submitted, assigned, returned, approved, rejected, overdue (review),
+restricted, blocked, restored (moderation) and library_submitted, library_approved, library_declined,
+library_accepted, library_acceptance_failed, team_added (library projects).
 """
 
 from collections.abc import Iterable
@@ -14,10 +15,13 @@ from django.utils import timezone, translation
 
 from reslib.core import audit
 from reslib.core.errors import NotFound
+from reslib.core.links import absolute_url
 
 from .models import Notification, NotificationPreference
 
-KINDS = ("submitted", "assigned", "returned", "approved", "rejected", "overdue", "restricted", "blocked", "restored")
+KINDS = ("submitted", "assigned", "returned", "approved", "rejected", "overdue", "restricted", "blocked", "restored",
+         "library_submitted", "library_approved", "library_declined", "library_accepted", "library_acceptance_failed",
+         "team_added")
 
 
 def _users(users) -> list:
@@ -70,11 +74,10 @@ def send_emails(ids: list[int]) -> int:
 
     notifications = list(Notification.objects.filter(pk__in=ids).select_related("user"))
     messages = []
-    base = getattr(settings, "RESLIB_SITE_URL", "").rstrip("/")
     for n in email_recipients(notifications):
         text = n.body
         if n.url:
-            text = f"{text}\n\n{base}{n.url}" if text else f"{base}{n.url}"
+            text = f"{text}\n\n{absolute_url(n.url)}" if text else absolute_url(n.url)
         messages.append(EmailMessage(subject=f"[ResLib] {n.title}", body=text, to=[n.user.email]))
     if not messages:
         return 0

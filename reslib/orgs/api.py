@@ -9,7 +9,7 @@ from ninja.pagination import paginate
 
 from reslib.core.api import COMMON_ERRORS, LOGGED_IN, ErrorOut, Paginated, Status, current_user
 
-from . import services
+from . import policies, services
 from .models import Major, Organization, Region
 from .schemas import MajorOut, OrganizationDetailOut, OrganizationIn, OrganizationOut, RegionOut
 
@@ -69,7 +69,7 @@ def list_organizations(request, q: str = "", province: str = "", type: Organizat
 
 def _detail(request, org: Organization) -> OrganizationDetailOut:
     out = OrganizationDetailOut.from_orm(org)
-    if not request.user.is_authenticated:
+    if not policies.can_see_contact_details(request.user, org):
         out.contact_name = out.contact_phone = out.contact_email = None
     return out
 

@@ -54,7 +54,9 @@ class OrganizationOut(Schema):
 
 
 class OrganizationDetailOut(OrganizationOut):
-    """Contact details are shown to logged-in users only (null for anonymous callers)."""
+    """The contact person, phone and e-mail are null unless the caller works with the institution (orgs.policies.
+    can_see_contact_details: operators, its province's administrators, its administrators, the teams of the
+    libraries it takes part in)."""
 
     address: str
     contact_name: str | None

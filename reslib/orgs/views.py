@@ -46,7 +46,7 @@ def organization_detail(request, pk: int):
     hosted = list(visible.filter(hosts__organization=org).prefetch_related(
         Prefetch("hosts", queryset=LibraryHost.objects.filter(organization=org), to_attr="this_host")))
     participated = list(visible.filter(participants__organization=org))
-    show_contact = request.user.is_authenticated
+    show_contact = policies.can_see_contact_details(request.user, org)
     return render(request, "orgs/organization_detail.html", {
         "org": org, "hosted": hosted, "participated": participated, "show_contact": show_contact,
     })

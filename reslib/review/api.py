@@ -14,12 +14,12 @@ from ninja.pagination import paginate
 from reslib.accounts.models import User
 from reslib.core.api import COMMON_ERRORS, LOGGED_IN, ErrorOut, Paginated, as_list, current_user
 from reslib.core.errors import NotFound, PermissionDenied
-from reslib.libraries.policies import visible_libraries
+from reslib.libraries.policies import can_see_people, visible_libraries
 from reslib.resources import api as resources_api
 from reslib.resources import policies as resource_policies
 from reslib.resources.schemas import ResourceDetailOut, SubmitIn
 
-from . import checklist, policies, queries, services
+from . import checklist, policies, queries, services, staffing
 from .models import ReviewDecision, ReviewRequest
 
 router = Router(tags=["review"])
@@ -53,16 +53,25 @@ class RequestOut(Schema):
     url: str
 
 
+class WarningOut(Schema):
+    code: str = Field(..., description="review.level_has_no_reviewer, review.level_reviewers_shared or "
+                                       "review.request_has_no_reviewer")
+    level: str = Field(..., description="the level's kind")
+    message: str
+
+
 class RequestDetailOut(RequestOut):
     machine_hits: list[dict]
     decisions: list[DecisionOut]
+    warnings: list[WarningOut] = Field(..., description="when nobody may decide the request at its current level")
 
 
 class DecisionIn(Schema):
     decision: str = Field(..., description="approve / return / reject")
     checklist: dict[str, dict] = Field(default_factory=dict, description=(
         "{item: {\"passed\": true|false, \"comment\": \"…\"}} for the items " + ", ".join(checklist.CODES)
-        + "; approve needs every item passed"))
+        + "; approve needs every item passed, except virus_scan while a file is not scanned: the decision then "
+          "records it as {\"passed\": null, \"status\": \"not_scanned\", \"reason\": \"…\"}"))
     comment: str = Field("", description="required to return or reject")
     level: int | None = Field(None, description="the level id the reviewer looked at (defaults to the current one "
                                                 "when the request is read)")
@@ -83,7 +92,9 @@ class LevelOut(Schema):
     position: int
     enabled: bool
     group_mode: str
-    members: list[int]
+    members: list[int] = Field(..., description="named reviewers' user ids: empty unless the caller is the "
+                                                "library's team, a host administrator, its province's "
+                                                "administrator or an operator")
     due_days: int
 
 
@@ -119,12 +130,17 @@ def _detail(r: ReviewRequest) -> dict:
          "outcome": d.outcome, "checklist": d.checklist, "comment": d.comment, "created_at": d.created_at}
         for d in ReviewDecision.objects.filter(request=r).select_related("level", "reviewer").order_by("created_at",
                                                                                                        "id")]
+    data["warnings"] = _warnings(staffing.request_warnings(r))
     return data
+
+
+def _warnings(warnings) -> list[dict]:
+    return [{"code": w.code, "level": w.level.kind, "message": w.message} for w in warnings]
 
 
 def _request(request, request_id: int) -> ReviewRequest:
     r = (policies.visible_requests(request.user)
-         .select_related("level", "version", "submitted_by", "assignee", "resource", "library")
+         .select_related("level", "version", "submitted_by", "assignee", "resource", "library", "contributing_org")
          .filter(pk=request_id).first())
     if r is None:
         raise NotFound(_("No such review request."), code="review.not_found")
@@ -233,17 +249,26 @@ def withdraw(request, resource_id: int, payload: WithdrawIn):
 
 # --- levels -------------------------------------------------------------------------------------------------------
 
-def _levels_out(library) -> dict:
+def _levels_out(library, user) -> dict:
+    """Named reviewers' ids only for the library's insiders, the warnings (which name reviewers) only for those who
+    can act on them."""
     levels = services.levels_for(library)
-    return as_list({"id": lvl.pk, "kind": lvl.kind, "name": str(lvl.get_kind_display()), "position": lvl.position,
-                    "enabled": lvl.enabled, "group_mode": lvl.group_mode,
-                    "members": sorted(lvl.members.values_list("pk", flat=True)), "due_days": lvl.due_days}
-                   for lvl in levels)
+    insider = can_see_people(user, library)
+    out = as_list({"id": lvl.pk, "kind": lvl.kind, "name": str(lvl.get_kind_display()), "position": lvl.position,
+                   "enabled": lvl.enabled, "group_mode": lvl.group_mode,
+                   "members": sorted(lvl.members.values_list("pk", flat=True)) if insider else [],
+                   "due_days": lvl.due_days}
+                  for lvl in levels)
+    manager = policies.can_manage_levels(user, library)
+    out["warnings"] = _warnings(staffing.level_warnings(library)) if manager else []
+    return out
 
 
 class LevelList(Schema):
     items: list[LevelOut]
     count: int
+    warnings: list[WarningOut] = Field(..., description="enabled levels that can leave a request with nobody to "
+                                                        "decide it (for the library lead and operators)")
 
 
 def _library(request, library_id: int):
@@ -256,7 +281,7 @@ def _library(request, library_id: int):
 @router.get("/review/libraries/{library_id}/levels", auth=LOGGED_IN, response={200: LevelList, **COMMON_ERRORS},
             summary="The library's review levels in order")
 def get_levels(request, library_id: int):
-    return _levels_out(_library(request, library_id))
+    return _levels_out(_library(request, library_id), current_user(request))
 
 
 @router.put("/review/libraries/{library_id}/levels", auth=LOGGED_IN, response={200: LevelList, **WRITE_ERRORS},
@@ -269,4 +294,4 @@ def put_levels(request, library_id: int, payload: LevelsIn):
                                                             group_mode=lvl.group_mode, members=lvl.members,
                                                             due_days=lvl.due_days) for lvl in payload.levels],
                            by=current_user(request))
-    return _levels_out(library)
+    return _levels_out(library, current_user(request))

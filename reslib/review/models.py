@@ -77,7 +77,7 @@ class ReviewRequest(models.Model):
         PENDING_MACHINE = "pending_machine", _("Awaiting machine pre-review")
         PENDING = "pending", _("Awaiting review")
         IN_REVIEW = "in_review", pgettext_lazy("review request state", "In review")
-        APPROVED = "approved", _("Approved")
+        APPROVED = "approved", pgettext_lazy("review request state", "Approved")
         RETURNED = "returned", _("Returned for changes")
         REJECTED = "rejected", _("Rejected")
         WITHDRAWN = "withdrawn", _("Withdrawn")
@@ -161,7 +161,7 @@ class ReviewDecision(models.Model):
     """One decision on a request at one level, by a reviewer or by the machine pre-review. Append-only."""
 
     class Outcome(models.TextChoices):
-        APPROVE = "approve", _("Approved")
+        APPROVE = "approve", pgettext_lazy("review decision", "Approved")
         RETURN = "return", _("Returned for changes")
         REJECT = "reject", _("Rejected")
         MACHINE_PASS = "machine_pass", _("Machine pre-review passed")
@@ -205,7 +205,14 @@ class ReviewDecision(models.Model):
 
     @property
     def failed_items(self) -> list[dict]:
-        return [item for item in self.checklist or [] if not item.get("passed")]
+        not_scanned = self.not_scanned_items
+        return [item for item in self.checklist or [] if not item.get("passed") and item not in not_scanned]
+
+    @property
+    def not_scanned_items(self) -> list[dict]:
+        """The virus-scan item while files were not scanned: neither passed nor failed (unless a reviewer failed it)."""
+        return [item for item in self.checklist or [] if item.get("status") == "not_scanned"
+                and item.get("passed") is None]
 
 
 # Django imports only an app's `models` module; this registers the moderation models with the review app.

@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from reslib.core.errors import DomainError, ValidationFailed
+from reslib.core.middleware import multipart_for
+from reslib.core.views import login_prompt
 from reslib.core.forms import ServiceErrorsMixin
 from reslib.core.models import AuditEntry
 from reslib.resources import policies
@@ -287,6 +289,14 @@ def emergency(request):
 
 # --- word list ----------------------------------------------------------------------------------------------------
 
+def _may_import_words(request):
+    """The word-list import's check before its multipart body is read (core.middleware.MultipartGuardMiddleware)."""
+    if not request.user.is_authenticated:
+        return login_prompt(request, _("Log in to import words."))
+    return None if moderation.can_moderate(request.user) else _refuse(request)
+
+
+@multipart_for(_may_import_words)
 @_operator_only
 @require_http_methods(["GET", "POST"])
 def words(request):

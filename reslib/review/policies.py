@@ -10,6 +10,8 @@ Nobody reviews a resource they authored (VersionAuthor.user), uploaded (Resource
 submitted, and nobody decides two levels of the same request.
 """
 
+import itertools
+
 from django.db.models import Q, QuerySet
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -162,6 +164,57 @@ def decide_refusal(user, request: ReviewRequest, *, holder_matters: bool = True)
         return HELD_BY_OTHER, format_lazy(_("{name} is working on this request; ask the lead to reassign it."),
                                           name=request.assignee.display_name)
     return None
+
+
+def eligible_reviewers(request: ReviewRequest) -> list:
+    """Who may decide the request at its current level, whoever holds it now: the level's group less everyone
+    decide_refusal turns away (its authors, uploaders and submitter, and whoever decided an earlier level)."""
+    return [user for user in group_users(request.level, request)
+            if decide_refusal(user, request, holder_matters=False) is None]
+
+
+def level_groups(library, levels) -> dict[int, list]:
+    """{level id: the users in_group for it} for a version contributed by the lead host, as most are."""
+    lead_host = LibraryHost.objects.filter(library=library, position=1).values_list("organization_id",
+                                                                                     flat=True).first()
+    probe = ReviewRequest(library=library, contributing_org_id=lead_host)
+    return {level.pk: [user for user in group_users(level, probe) if in_group(user, level, probe)]
+            for level in levels}
+
+
+NOBODY, SHARED = "nobody", "shared"
+
+
+def understaffed_levels(library, levels) -> list[tuple[ReviewLevel, str, list]]:
+    """The enabled levels that can leave a request with nobody to decide it, as (level, why, its group):
+    NOBODY   its group is empty;
+    SHARED   the deciders of the earlier levels can take up everyone in its group (nobody decides two levels of one
+             request), e.g. a lead host with one reviewer who also reviews for the contributing institution.
+    Judged for a version contributed by the lead host and submitted by someone outside the groups; a request's own
+    authors and submitter are judged on the request (eligible_reviewers)."""
+    enabled = [level for level in levels if level.enabled]
+    groups = level_groups(library, enabled)
+    ids = {pk: {user.pk for user in users} for pk, users in groups.items()}
+    gaps = []
+    for index, level in enumerate(enabled):
+        group = ids[level.pk]
+        if not group:
+            gaps.append((level, NOBODY, []))
+        elif _used_up(group, [ids[earlier.pk] & group for earlier in enabled[:index]]):
+            gaps.append((level, SHARED, groups[level.pk]))
+    return gaps
+
+
+def _used_up(group: set, earlier: list[set]) -> bool:
+    """Can the earlier levels, each decided by a different person (from `group` or not: None), take every member
+    of `group`? There are at most three levels, so trying every choice is cheap."""
+    if len(group) > len(earlier):
+        return False
+    for choice in itertools.product(*[[*sorted(candidates), None] for candidates in earlier]):
+        picked = [pk for pk in choice if pk is not None]
+        if len(set(picked)) == len(picked) and set(picked) >= group:
+            return True
+    return False
 
 
 def can_manage_levels(user, library) -> bool:

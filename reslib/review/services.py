@@ -26,6 +26,7 @@ from reslib.core import audit
 from reslib.core.errors import Conflict, FieldErrors, NotFound, PermissionDenied, ValidationFailed
 from reslib.core.statemachine import StateMachine, Transition
 from reslib.libraries.models import Library, TeamMember
+from reslib.resources import scanning
 from reslib.resources import services as resource_services
 from reslib.resources.models import ResourceVersion
 
@@ -243,15 +244,39 @@ HIT_KIND_LABELS = {
 }
 
 
+# Findings (reslib.resources.spec) of files that clamd did not scan: no scanner, or the scan failed.
+NOT_SCANNED_CODES = ("file.not_scanned", "file.scan_failed")
+
+
+def _not_scanned_item(reason: str, *, passed: bool | None = None, comment: str = "") -> dict:
+    """The virus-scan checklist entry while a file is not scanned: never "passed", whoever fills the checklist."""
+    return {"item": "virus_scan", "passed": passed, "status": "not_scanned", "reason": reason, "comment": comment}
+
+
 def _machine_checklist(hits: list[dict]) -> list[dict]:
     failing: dict[str, list[dict]] = {}
     for hit in hits:
         item = checklist.HIT_ITEM.get(hit.get("kind"))
         if item and hit.get("level") == "block":
             failing.setdefault(item, []).append(hit)
-    return [{"item": code, "passed": code not in failing,
-             "comment": "; ".join(describe_hit(h) for h in failing.get(code, []))}
+    unscanned = [h.get("match", "") for h in hits if h.get("code") in NOT_SCANNED_CODES]
+    return [_not_scanned_item(" ".join(unscanned)) if code == "virus_scan" and unscanned and code not in failing
+            else {"item": code, "passed": code not in failing,
+                  "comment": "; ".join(describe_hit(h) for h in failing.get(code, []))}
             for code in ("tech_spec", "virus_scan", "sensitive_words", "duplicates")]
+
+
+def _decision_checklist(results: dict[str, dict], unscanned: list[str]) -> list[dict]:
+    items = []
+    for code in checklist.CODES:
+        given = results.get(code, {})
+        if code == "virus_scan" and unscanned:
+            # A reviewer cannot see what clamd did not scan: a "pass" is recorded as not scanned, a "fail" stays.
+            items.append(_not_scanned_item(" ".join(unscanned), passed=False if given.get("passed") is False else None,
+                                           comment=given.get("comment", "")))
+        else:
+            items.append({"item": code, "passed": given.get("passed"), "comment": given.get("comment", "")})
+    return items
 
 
 def record_machine_result(request: ReviewRequest, hits: list[dict]) -> ReviewRequest:
@@ -419,11 +444,14 @@ def decide(request: ReviewRequest | int, *, by, decision: str, checklist_results
         request = _lock(request)
         _check_open(request, level_id)
         _check_reviewer(by, request)
+        unscanned = scanning.not_scanned_reasons(f.blob for f in request.version.files.select_related("blob"))
         errors = FieldErrors()
         if len(comment) > MAX_COMMENT:
             errors.add("comment", "review.comment_too_long", _("The comment is too long."))
         if decision == "approve":
             for code in checklist.CODES:
+                if code == "virus_scan" and unscanned:
+                    continue  # nobody can pass it; the decision records the file as not scanned
                 if results.get(code, {}).get("passed") is not True:
                     errors.add(f"checklist.{code}", "review.checklist_incomplete",
                                format_lazy(_("“{item}” must pass before approval."), item=checklist.LABELS[code]))
@@ -442,8 +470,7 @@ def decide(request: ReviewRequest | int, *, by, decision: str, checklist_results
             request=request, level=level, level_name=_level_name(level), reviewer=by,
             reviewer_name=by.display_name, outcome={"approve": O.APPROVE, "return": O.RETURN, "reject": O.REJECT}[
                 decision],
-            checklist=[{"item": code, "passed": results.get(code, {}).get("passed"),
-                        "comment": results.get(code, {}).get("comment", "")} for code in checklist.CODES],
+            checklist=_decision_checklist(results, unscanned),
             comment=comment,
         )
         request.assignee, request.assigned_at = None, None

@@ -22,7 +22,7 @@ from reslib.resources import views as resource_views
 from reslib.resources.forms import SubmitForm
 from reslib.resources.models import DerivedFile, Resource, ResourceVersion, VersionAuthor, VersionFile
 
-from . import checklist, policies, queries, services
+from . import checklist, policies, queries, services, staffing
 from .forms import AssignForm, DecisionForm, LevelsForm
 from .models import DECIDABLE_STATES, ReviewLevel, ReviewRequest
 
@@ -47,9 +47,12 @@ def workbench(request):
     for item in page_obj.object_list:
         item.own = item.submitted_by_id == request.user.pk
         item.url, item.claim_url = request_url.format(item.pk), claim_url.format(item.pk)
+    managed = _managed_libraries(request.user)
     return render(request, "review/workbench.html", {"form": form, "page_obj": page_obj,
                                                      "back": request.get_full_path(),
-                                                     "managed_libraries": _managed_libraries(request.user)})
+                                                     "managed_libraries": managed,
+                                                     "staffing": [(lib, staffing.level_warnings(lib))
+                                                                  for lib in managed]})
 
 
 def _managed_libraries(user):
@@ -102,7 +105,8 @@ def _version_context(request, review_request) -> dict:
         "main_file": main_file if can_view_files else None,
         "attachments": attachments if can_view_files else [],
         "viewer_template": resource_views.VIEWER_TEMPLATE if main_file and can_view_files else None,
-        **(resource_views.viewer_context(resource, main_file, attachments) if can_view_files else {}),
+        **(resource_views.viewer_context(resource, main_file, attachments, content_allowed=True)
+           if can_view_files else {}),
         "can_download": can_view_files,
         "findings": spec.finding_rows(version),
     }
@@ -143,6 +147,7 @@ def _review_context(request, review_request, *, form=None, errors=None, assign_f
         "refusal": refusal[1] if refusal else None,
         "hits": _hits_by_kind(review_request.machine_hits),
         "levels": services.levels_for(review_request.library),
+        "staffing_warnings": staffing.request_warnings(review_request),
         "history": list(queries.history(review_request.resource_id)),
         "checklist_labels": checklist.LABELS,
         "prev_id": prev_id,
@@ -321,9 +326,12 @@ def levels_settings(request, library_id):
             services.update_levels(library, items, by=request.user)
         except ValidationFailed as exc:
             add_service_errors(form, exc)
-            return render(request, "review/levels.html", {"library": library, "form": form}, status=400)
+            return render(request, "review/levels.html", {"library": library, "form": form,
+                                                          "staffing_warnings": staffing.level_warnings(library)},
+                          status=400)
         except DomainError as exc:
             return _refuse(request, exc.message, status=exc.http_status)
         messages.success(request, _("The review levels were saved."))
         return redirect("review:levels", library_id=library.pk)
-    return render(request, "review/levels.html", {"library": library, "form": _levels_form(library)})
+    return render(request, "review/levels.html", {"library": library, "form": _levels_form(library),
+                                                  "staffing_warnings": staffing.level_warnings(library)})

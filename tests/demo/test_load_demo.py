@@ -35,7 +35,7 @@ def fresh(username: str) -> User:
 
 
 def test_every_demo_account_exists_with_the_demo_password(demo_data):
-    for username in ("operator", "province", "lead", "builder", "reviewer", "teacher", "student"):
+    for username in ("operator", "province", "lead", "builder", "reviewer", "reviewer2", "teacher", "student"):
         user = fresh(username)
         assert user.is_active
         assert user.real_name and all("\u4e00" <= ch <= "\u9fff" for ch in user.real_name), user.real_name
@@ -60,7 +60,9 @@ def test_each_demo_user_has_the_role_its_name_promises(demo_data):
     assert policies.is_lead(fresh("lead"), computing)
     assert fresh("lead").organization == computing.hosts.get(position=1).organization
     assert TeamMember.objects.filter(library=computing, user__username="builder", role="builder").exists()
-    assert TeamMember.objects.filter(library=computing, user__username="reviewer", role="reviewer").exists()
+    for username in ("reviewer", "reviewer2"):
+        reviewer = TeamMember.objects.get(library=computing, user__username=username, role="reviewer").user
+        assert reviewer.organization == computing.hosts.get(position=1).organization
     assert fresh("teacher").learner_category == User.LearnerCategory.TEACHER
     assert fresh("teacher").organization.type == Organization.Type.HIGHER_VOCATIONAL
     assert fresh("student").learner_category == User.LearnerCategory.STUDENT
@@ -176,3 +178,43 @@ def test_demo_resources_went_through_review(demo_data):
     assert ReviewRequest.objects.filter(state="approved").count() == 3
     assert ReviewRequest.objects.filter(state="pending").count() == 1
     assert Resource.objects.filter(latest_version__state="draft").count() == 1
+
+
+def test_the_demo_review_path_completes_with_its_two_reviewers(demo_data):
+    """With the README's accounts: the builder submits, `reviewer` decides level 1 and, refused level 2 (nobody
+    decides two levels of one version), leaves it to `reviewer2`, whose approval publishes."""
+    from django.test import Client
+
+    from reslib.resources.models import Resource
+    from reslib.review import checklist, staffing
+    from reslib.review import services as review_services
+    from reslib.review.models import ReviewRequest
+    from tests import factories
+
+    computing = Library.objects.get(name=COMPUTING)
+    assert staffing.level_warnings(computing) == []
+
+    def api(username):
+        token = Client().post("/api/v1/auth/token", {"username": username, "password": "reslib-demo", "name": "demo"},
+                              content_type="application/json").json()["token"]
+        return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    def post(client, url, data):
+        return client.post(f"/api/v1{url}", data, content_type="application/json")
+
+    resource = factories.resource(computing, fresh("builder"), title="交换机基本配置实训（外部平台）",
+                                  resource_type="external_link", external_url="https://www.example.com/switch-lab")
+    assert post(api("builder"), f"/resources/{resource.pk}/submit", {"commitment_accepted": True}).status_code == 200
+    request = ReviewRequest.objects.get(resource=resource)
+    review_services.run_machine_prereview(request.pk)  # the background task, run here
+    decision = {"decision": "approve", "checklist": {code: {"passed": True} for code in checklist.CODES}}
+    reviewer, reviewer2 = api("reviewer"), api("reviewer2")
+
+    body = post(reviewer, f"/review/requests/{request.pk}/decision", decision).json()
+    assert (body["state"], body["level"], body["warnings"]) == ("pending", "lead_host", [])
+    refused = post(reviewer, f"/review/requests/{request.pk}/decision", decision)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "review.already_decided"
+    body = post(reviewer2, f"/review/requests/{request.pk}/decision", decision).json()
+    assert body["state"] == "approved"
+    resource = Resource.objects.get(pk=resource.pk)
+    assert resource.published_version_id == request.version_id

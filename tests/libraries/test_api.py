@@ -8,6 +8,7 @@ from reslib.core.models import AuditEntry
 from reslib.libraries.models import Library, LibraryHost, LibraryParticipant, TeamMember
 
 from .. import factories
+from .conftest import USERNAMES
 
 API = "/api/v1"
 S = Library.Status
@@ -390,3 +391,52 @@ def test_history_lists_the_librarys_audit_entries(lead, province_admin, outsider
     # Approved libraries are public: their history is visible to whoever can see them.
     assert as_user(outsider).get(f"{API}/libraries/{library.pk}/history").json()["count"] == 3
     assert as_user(None).get(f"{API}/libraries/{library.pk}/history", {"limit": 1}).json()["count"] == 3
+
+
+# --- who sees the people behind the team and the history ------------------------------------------------------
+
+AUDIENCE = ["anonymous", "learner", "member", "province_admin", "operator"]
+
+
+@pytest.mark.parametrize("who", AUDIENCE)
+def test_members_show_accounts_to_insiders_only(published, audience, who):
+    library, people = published
+    user, insider = audience[who]
+    response = as_user(user).get(f"{API}/libraries/{library.pk}/members")
+    assert response.status_code == 200
+    items = response.json()["items"]
+    # The team as published, for everyone: real name, institution, role; the public never get a username instead.
+    assert [(m["name"], m["organization"]["name"], m["role"]) for m in items] == [
+        ("王建国", "江苏信息职业技术学院", "lead"), ("李晓梅", "江苏信息职业技术学院", "builder"),
+        ("zhang_nameless" if insider else "未填写姓名", "南京工业职业技术大学", "reviewer")]
+    if insider:
+        assert [m["user"]["username"] for m in items] == ["wang_jianguo", "li_xiaomei", "zhang_nameless"]
+        assert [m["user"]["id"] for m in items] == [people[k].pk for k in ("lead", "builder", "nameless")]
+    else:
+        assert [m["user"] for m in items] == [None, None, None]
+        assert not any(name in response.content.decode() for name in USERNAMES)
+
+
+@pytest.mark.parametrize("who", AUDIENCE)
+def test_history_names_the_actors_to_insiders_only(published, audience, who):
+    library, people = published
+    user, insider = audience[who]
+    response = as_user(user).get(f"{API}/libraries/{library.pk}/history")
+    assert response.status_code == 200
+    items = response.json()["items"]
+    entries = {}
+    for entry in items:  # newest first: the reviewer's team_add
+        entries.setdefault(entry["action"], entry)
+    approve, team_add = entries["library.approve"], entries["library.team_add"]
+    # What the actor is to the library, for everyone.
+    assert approve["actor_role"] == "省级管理员" and approve["reason"] == "同意立项。"
+    assert entries["library.submit"]["actor_role"] == "项目负责人 · 江苏信息职业技术学院"
+    assert approve["before"] == {"status": "submitted"} and approve["after"] == {"status": "approved"}
+    if insider:
+        assert (approve["actor_username"], approve["actor_name"]) == ("liu_wenhua", "刘文华")
+        assert team_add["after"]["username"] == "zhang_nameless" and team_add["after"]["user"] == people["nameless"].pk
+    else:
+        assert all(e["actor_username"] is None and e["actor_name"] is None for e in items)
+        assert team_add["after"] == {"role": "reviewer"}
+        body = response.content.decode()
+        assert "刘文华" not in body and not any(name in body for name in USERNAMES)

@@ -1,12 +1,17 @@
 import datetime
 
 import pytest
+from django.core import mail
+from django.db import transaction
+from django.test import TestCase
 
+from reslib.accounts.models import RoleGrant
 from reslib.core.errors import IllegalTransition, NotFound, PermissionDenied, ValidationFailed
 from reslib.core.models import AuditEntry
 from reslib.libraries import services
 from reslib.libraries.lifecycle import LIFECYCLE
 from reslib.libraries.models import Library, LibraryHost, LibraryParticipant, TeamMember
+from reslib.notifications.models import Notification
 from reslib.orgs.models import Region
 
 from .. import factories
@@ -261,3 +266,124 @@ def test_remove_member_but_never_the_lead(library, lead, builder):
     assert exc.value.code == "library.lead_not_removable"
     with pytest.raises(NotFound):
         services.remove_team_member(library, 999999, by=lead)
+
+
+# --- notifications of lifecycle steps and team invitations --------------------------------------------------------
+
+
+@pytest.fixture
+def people(lead, builder, province_admin, other_province_admin, operator, college, second_college, enterprise):
+    """Everyone who could conceivably be told, each with an e-mail address."""
+    everyone = {
+        "lead": lead, "builder": builder, "province": province_admin, "zj_province": other_province_admin,
+        "operator": operator,
+        "province2": factories.user("province2", role=RoleGrant.Role.PROVINCE_ADMIN, province="320000"),
+        "retired_province": factories.user("retired", role=RoleGrant.Role.PROVINCE_ADMIN, province="320000",
+                                           is_active=False),
+        "host_admin": factories.user("host_admin", role=RoleGrant.Role.ORG_ADMIN, administered_org=college),
+        "host2_admin": factories.user("host2_admin", role=RoleGrant.Role.ORG_ADMIN, administered_org=second_college),
+        "participant_admin": factories.user("participant_admin", role=RoleGrant.Role.ORG_ADMIN,
+                                            administered_org=enterprise),
+    }
+    for name, user in everyone.items():
+        user.email = f"{name}@example.edu.cn"
+        user.save(update_fields=["email"])
+    return everyone
+
+
+@pytest.fixture
+def outbox(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.RESLIB_SITE_URL = "https://reslib.example.edu.cn"
+    return mail.outbox
+
+
+def told(kind: str) -> set[str]:
+    return set(Notification.objects.filter(kind=kind).values_list("user__username", flat=True))
+
+
+def mailed(outbox) -> set[str]:
+    return {address.split("@")[0] for message in outbox for address in message.to}
+
+
+def usernames(people, *names) -> set[str]:
+    return {people[name].username for name in names}
+
+
+def test_submitting_tells_the_province_administrators_only(library, people, outbox):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.transition_library(library, "submit", by=people["lead"])
+    assert told("library_submitted") == usernames(people, "province", "province2")
+    assert Notification.objects.count() == 2
+    notice = Notification.objects.get(user=people["province"])
+    assert notice.title == "待审批的资源库申报：计算机应用技术专业教学资源库"
+    assert notice.body == "申报人：王建国。" and notice.url == f"/libraries/{library.pk}/"
+    assert mailed(outbox) == {"province", "province2"}
+    assert f"https://reslib.example.edu.cn/libraries/{library.pk}/" in outbox[0].body
+
+
+@pytest.mark.parametrize("action, kind, title", [
+    ("approve", "library_approved", "资源库已立项：计算机应用技术专业教学资源库"),
+    ("decline", "library_declined", "资源库未立项：计算机应用技术专业教学资源库"),
+])
+def test_the_province_decision_tells_the_lead_and_the_host_institutions(library, people, outbox, action, kind,
+                                                                         title):
+    services.transition_library(library, "submit", by=people["lead"])  # its notices are not run here
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.transition_library(library, action, by=people["province"], reason="建设基础扎实")
+    assert told(kind) == usernames(people, "lead", "host_admin", "host2_admin")
+    assert Notification.objects.count() == 3
+    notice = Notification.objects.get(user=people["lead"])
+    assert notice.title == title and notice.body == f"{people['province'].display_name}的意见：建设基础扎实"
+    assert mailed(outbox) == {"lead", "host_admin", "host2_admin"}
+
+
+@pytest.mark.parametrize("action, kind, title", [
+    ("accept", "library_accepted", "资源库验收通过：计算机应用技术专业教学资源库"),
+    ("fail_acceptance", "library_acceptance_failed", "资源库验收未通过：计算机应用技术专业教学资源库"),
+])
+def test_the_acceptance_result_tells_the_lead(library, people, outbox, action, kind, title):
+    services.add_team_member(library, by=people["lead"], user=people["builder"], role="builder")
+    Library.objects.filter(pk=library.pk).update(status=S.AWAITING_ACCEPTANCE)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.transition_library(library, action, by=people["province"], reason="指标达成情况见报告")
+    assert told(kind) == {"lead"}
+    assert Notification.objects.count() == 1
+    assert Notification.objects.get().title == title
+    assert mailed(outbox) == {"lead"}
+
+
+def test_the_invited_member_is_told_with_a_link_to_the_library(library, people, outbox):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.add_team_member(library, by=people["lead"], user=people["builder"], role="reviewer")
+        services.add_team_member(library, by=people["lead"], user=people["lead"], role="builder")  # self: no notice
+    notice = Notification.objects.get()
+    assert notice.user == people["builder"] and notice.kind == "team_added"
+    assert notice.title == "您已加入资源库“计算机应用技术专业教学资源库”的团队，角色：审核员"
+    assert notice.url == f"/libraries/{library.pk}/"
+    assert mailed(outbox) == {"builder"}
+    assert f"https://reslib.example.edu.cn/libraries/{library.pk}/" in outbox[0].body
+
+
+def test_steps_nobody_else_needs_to_hear_of_send_nothing(library, people, outbox):
+    services.transition_library(library, "submit", by=people["lead"])
+    with TestCase.captureOnCommitCallbacks(execute=True) as callbacks:
+        services.transition_library(library, "withdraw", by=people["lead"], reason="补充材料")
+    assert callbacks == [] and not Notification.objects.exists() and outbox == []
+
+
+def test_nothing_is_sent_when_the_step_is_rolled_back_or_refused(library, people, outbox):
+    with TestCase.captureOnCommitCallbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.transition_library(library, "submit", by=people["lead"])
+            services.add_team_member(library, by=people["lead"], user=people["builder"], role="builder")
+            raise RuntimeError("a later step of the same transaction fails")
+        with pytest.raises(PermissionDenied):
+            services.transition_library(library, "submit", by=people["province"])
+        with pytest.raises(PermissionDenied):
+            services.add_team_member(library, by=people["builder"], user=people["builder"], role="builder")
+    assert callbacks == []
+    assert not Notification.objects.exists() and outbox == []
+    library.refresh_from_db()
+    assert library.status == S.DRAFT and not TeamMember.objects.filter(user=people["builder"]).exists()

@@ -13,6 +13,7 @@ from reslib.libraries.models import Library, TeamMember
 from reslib.orgs.models import Organization
 
 from .. import factories
+from .conftest import USERNAMES
 
 pytestmark = pytest.mark.django_db
 
@@ -542,3 +543,25 @@ def test_organisation_types_of_participants_are_shown(client, library, lead):
     client.force_login(lead)
     html = page(client.get(detail_url(library)))
     assert str(Organization.Type.ENTERPRISE.label) in html
+
+
+@pytest.mark.parametrize("who", ["anonymous", "learner", "member", "province_admin", "operator"])
+def test_detail_names_people_by_the_rule_of_can_see_people(client, published, audience, who):
+    library, people = published
+    user, insider = audience[who]
+    if user is not None:
+        client.force_login(user)
+    html = page(client.get(detail_url(library)))
+    team = html[html.index('id="team"'):html.index('id="history-title"')]
+    history = html[html.index('id="history-title"'):]
+    # The team as published: real names and institutions, for everyone.
+    assert "王建国" in team and "李晓梅" in team and "南京工业职业技术大学" in team
+    if insider:
+        assert "刘文华" in history  # who approved it
+        assert "zhang_nameless · 审核员" in history
+    else:
+        assert "未填写姓名" in team
+        assert "刘文华" not in history and "王建国" not in history
+        assert "省级管理员" in history and "项目负责人 · 江苏信息职业技术学院" in history
+        assert "审核员 · 南京工业职业技术大学" in history  # whom the team gained, by role and institution
+        assert not any(name in html for name in USERNAMES)

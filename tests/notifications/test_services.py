@@ -32,6 +32,25 @@ def test_notify_writes_rows_and_mails_after_commit(lead, builder):
     assert services.unread_count(lead) == 1
 
 
+def test_email_links_are_absolute_on_the_configured_site(settings, lead, builder):
+    lead.email, builder.email = "lead@example.com", "builder@example.com"
+    lead.save()
+    builder.save()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.notify([lead], "approved", "已发布：讲义", "", "/resources/1/")
+    assert settings.RESLIB_SITE_URL.startswith(("http://", "https://"))  # the laptop default without the variable
+    assert mail.outbox[0].body == f"{settings.RESLIB_SITE_URL}/resources/1/"
+
+    settings.RESLIB_SITE_URL = "https://reslib.example.edu.cn"
+    mail.outbox.clear()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.notify([lead], "approved", "已发布：讲义", "", "/resources/1/")
+        services.notify([builder], "approved", "外部", "正文", "https://www.icve.com.cn/x")
+    bodies = {m.to[0]: m.body for m in mail.outbox}
+    assert bodies["lead@example.com"] == "https://reslib.example.edu.cn/resources/1/"
+    assert bodies["builder@example.com"] == "正文\n\nhttps://www.icve.com.cn/x"
+
+
 def test_email_opt_out(lead):
     lead.email = "lead@example.com"
     lead.save()

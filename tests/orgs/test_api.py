@@ -6,6 +6,7 @@ from reslib.core.models import AuditEntry
 from reslib.orgs.models import Major, Organization
 
 from .. import factories
+from .conftest import CONTACT_CASES, CONTACTS
 
 API = "/api/v1"
 
@@ -74,13 +75,17 @@ def test_organisation_list_has_no_query_per_row(client, db, django_assert_max_nu
         assert client.get(f"{API}/organizations").json()["count"] == 12
 
 
-def test_organisation_detail_hides_contacts_from_anonymous(client, college, lead):
-    Organization.objects.filter(pk=college.pk).update(contact_phone="025-12345678")
-    anonymous = client.get(f"{API}/organizations/{college.pk}").json()
-    assert anonymous["name"] == college.name and anonymous["province"] == {"code": "320000", "name": "江苏省"}
-    assert anonymous["contact_phone"] is None
-    client.force_login(lead)
-    assert client.get(f"{API}/organizations/{college.pk}").json()["contact_phone"] == "025-12345678"
+@pytest.mark.parametrize("who, sees", CONTACT_CASES)
+def test_organisation_contacts_only_for_those_who_work_with_it(client, college, contacts_audience, who, sees):
+    if contacts_audience[who] is not None:
+        client.force_login(contacts_audience[who])
+    body = client.get(f"{API}/organizations/{college.pk}").json()
+    assert body["name"] == college.name and body["province"] == {"code": "320000", "name": "江苏省"}
+    contacts = {key: body[key] for key in CONTACTS}
+    assert contacts == (CONTACTS if sees else dict.fromkeys(CONTACTS))
+
+
+def test_organisation_detail_of_unknown_id_is_404(client, db):
     assert_error(client.get(f"{API}/organizations/999999"), 404, "not_found")
 
 

@@ -11,6 +11,8 @@ from reslib.orgs.models import Organization
 from reslib.orgs.validators import credit_code_check_character
 from tests import factories
 
+from .conftest import CONTACT_CASES, CONTACTS
+
 pytestmark = pytest.mark.django_db
 
 
@@ -72,13 +74,24 @@ def test_detail_shows_only_libraries_the_user_may_see(client, lead, library, sec
     html = client.get(url).content.decode()
     assert public.name in html
     assert library.name not in html  # a draft: not public
-    assert "登录后可查看联系方式" in html
 
     client.force_login(lead)
     html = client.get(url).content.decode()
     assert public.name in html and library.name in html
     html = client.get(reverse("orgs:detail", args=[enterprise.pk])).content.decode()
     assert "参建的资源库" in html and public.name in html
+
+
+@pytest.mark.parametrize("who, sees", CONTACT_CASES)
+def test_detail_shows_contacts_only_to_those_who_work_with_the_institution(client, college, contacts_audience, who,
+                                                                          sees):
+    if contacts_audience[who] is not None:
+        client.force_login(contacts_audience[who])
+    html = client.get(reverse("orgs:detail", args=[college.pk])).content.decode()
+    assert college.name in html and college.credit_code in html
+    for shown in (*CONTACTS.values(), "联系电话"):
+        assert (shown in html) == sees, shown
+    assert ("联系方式仅向与本机构共事的人员显示" in html) == (not sees)
 
 
 def test_detail_of_unknown_org_is_404(client):

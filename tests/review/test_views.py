@@ -10,7 +10,7 @@ from reslib.resources.models import ResourceVersion
 from reslib.review import services
 from reslib.review.models import ReviewRequest
 
-from .conftest import ALL_PASS, client_for, ready_resource, run_on_commit
+from .conftest import ALL_PASS, client_for, member, ready_resource, run_on_commit
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +188,83 @@ def test_levels_settings_page(building, lead, reviewer_a, outsider):
     levels = {lvl.kind: lvl for lvl in services.levels_for(building)}
     assert levels["lead_host"].enabled and levels["lead_host"].due_days == 5
     assert list(levels["contributor"].members.all()) == [reviewer_a] and not levels["platform"].enabled
+
+
+# --- warnings when a level has nobody left to decide it -----------------------------------------------------------
+
+SHARED = "能审核“主持单位审核”的人（用户reviewer_a）也都能审核前面的层级"
+REMEDY = "请在资源库团队中再添加一名江苏信息职业技术学院的审核员，或在审核层级设置页为本级指定审核人。"
+
+
+def test_levels_page_and_workbench_warn_the_lead_of_a_level_without_reviewers(building, lead, college):
+    levels_url, workbench_url = reverse("review:levels", args=[building.pk]), reverse("review:workbench")
+    body = page(client_for(lead).get(levels_url))
+    assert "“主持单位审核”没有可以审核的人，审核申请会停在这一级。" + REMEDY in body
+    reviewer = member(building, lead, "reviewer_a", college, "reviewer")
+    # One reviewer of the lead host, who also reviews for the contributing institution: once they decide the first
+    # level, nobody may decide the second.
+    for url in (levels_url, workbench_url):
+        body = page(client_for(lead).get(url))
+        assert 'data-code="review.level_reviewers_shared"' in body and SHARED in body and REMEDY in body
+    assert 'data-code="review.level' not in page(client_for(reviewer).get(workbench_url))
+    assert client_for(reviewer).get(levels_url).status_code == 403
+    member(building, lead, "reviewer_b", college, "reviewer")
+    for url in (levels_url, workbench_url):
+        assert 'data-code="review.level' not in page(client_for(lead).get(url))
+
+
+def test_review_page_warns_when_nobody_may_decide_the_request(building, lead, uploader, reviewer_a, college):
+    request = submit(ready_resource(building, uploader), uploader)
+    run_on_commit(services.decide, ReviewRequest.objects.get(pk=request.pk), by=reviewer_a, decision="approve",
+                  checklist_results=ALL_PASS)
+    request = ReviewRequest.objects.get(pk=request.pk)
+    url = reverse("review:request", args=[request.pk])
+    body = page(client_for(lead).get(url))
+    assert 'data-code="review.request_has_no_reviewer"' in body
+    assert "此审核申请在“主持单位审核”无人可审" in body and REMEDY in body
+    # The warning follows the decision's own rule: the only lead-host reviewer decided level 1 and is refused.
+    response = client_for(reviewer_a).post(reverse("review:decide", args=[request.pk]), decision_data(request))
+    assert response.status_code == 403 and ReviewRequest.objects.get(pk=request.pk).state == S.PENDING
+    reviewer_b = member(building, lead, "reviewer_b", college, "reviewer")
+    assert "review.request_has_no_reviewer" not in page(client_for(lead).get(url))
+    assert client_for(reviewer_b).post(reverse("review:decide", args=[request.pk]),
+                                       decision_data(request)).status_code == 302
+    assert ReviewRequest.objects.get(pk=request.pk).state == S.APPROVED
+
+
+def test_approved_request_is_labelled_approved_not_project_approval(building, lead, uploader, reviewer_a,
+                                                                   reviewer_b):
+    request = submit(ready_resource(building, uploader, title="对刀讲义"), uploader)
+    for reviewer in (reviewer_a, reviewer_b):
+        run_on_commit(services.decide, ReviewRequest.objects.get(pk=request.pk), by=reviewer, decision="approve",
+                      checklist_results=ALL_PASS)
+    assert ReviewRequest.objects.get(pk=request.pk).state == S.APPROVED
+    body = page(client_for(lead).get(reverse("review:request", args=[request.pk])))
+    assert '<span class="badge rv-state rv-state-approved">已通过</span>' in body
+    assert '<strong>已通过</strong>' in body  # the decisions in the review record
+    assert "已立项" not in body
+    queue = page(client_for(lead).get(reverse("review:workbench"), {"scope": "all", "state": "closed"}))
+    assert '<span class="badge rv-state rv-state-approved">已通过</span>' in queue and "已立项" not in queue
+    # 已立项 stays the label of an approved library project.
+    building.status = building.Status.APPROVED
+    assert building.get_status_display() == "已立项"
+
+
+def test_pages_say_not_scanned_with_the_reason_never_passed(building, uploader, reviewer_a, settings):
+    settings.RESLIB_CLAMD_URL = ""  # no clamd: the file is stored "not_scanned"
+    resource = ready_resource(building, uploader)
+    detail = reverse("resources:detail", args=[resource.pk])
+    body = page(client_for(uploader).get(detail))
+    assert "未扫描</span> <span class=\"scan-reason\">本站未配置病毒扫描服务。</span>" in body
+    assert "已扫描，无病毒" not in body
+    request = submit(resource, uploader)
+    review_page = page(client_for(reviewer_a).get(reverse("review:request", args=[request.pk])))
+    assert 'name="item-virus_scan"' not in review_page  # no "pass" to give for what clamd never saw
+    assert 'name="item-political"' in review_page
+    assert "本站未配置病毒扫描服务。 此项无法判为通过" in review_page
+    response = client_for(reviewer_a).post(reverse("review:decide", args=[request.pk]),
+                                           decision_data(ReviewRequest.objects.get(pk=request.pk)))
+    assert response.status_code == 302
+    record = page(client_for(uploader).get(detail))
+    assert "⚠ 病毒扫描：未扫描 — 本站未配置病毒扫描服务。" in record
+    assert "⚠ 病毒扫描：未扫描 — “讲义.pdf”未扫描：本站未配置病毒扫描服务。" in record  # the machine's record

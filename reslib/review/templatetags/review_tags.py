@@ -3,6 +3,7 @@
 from django import template
 
 from reslib.resources import policies as resource_policies
+from reslib.resources import scanning
 
 from .. import checklist, policies, queries
 from ..models import DECIDABLE_STATES, OPEN_STATES
@@ -38,3 +39,9 @@ def review_panel(context, resource):
 @register.filter
 def checklist_label(code):
     return checklist.LABELS.get(code, code)
+
+
+@register.simple_tag
+def not_scanned_reasons(version):
+    """Why some files of the version were not scanned for viruses ([] when clamd scanned them all)."""
+    return scanning.not_scanned_reasons(f.blob for f in version.files.select_related("blob"))
