@@ -12,6 +12,7 @@ from reslib.libraries.models import Library
 from reslib.libraries.services import add_team_member
 from reslib.resources import policies, services
 from reslib.resources.models import (
+    Blob,
     DerivedFile,
     KnowledgePoint,
     Resource,
@@ -390,6 +391,19 @@ def test_page_offers_no_player_or_download_that_would_be_refused(kind, building,
     body = page(client_for(lead).get(detail_url(resource)))
     assert routes["download"] in body and routes["stream"] in body and "<iframe" in body
     assert "您不能在线查看或下载此资源。" not in body
+
+
+def test_office_document_shows_its_pdf_preview_to_the_public(building, lead, reviewer):
+    resource = publish(text_resource(building, lead), lead, reviewer)
+    main = main_file(resource)
+    Blob.objects.filter(pk=main.blob_id).update(kind="office")
+    DerivedFile.objects.update_or_create(blob=main.blob, kind=DerivedFile.Kind.PDF_PREVIEW, defaults={
+        "state": DerivedFile.State.DONE, "storage_name": main.blob.storage_name, "mime_type": "application/pdf",
+        "size": main.blob.size})
+    body = page(client_for(None).get(detail_url(resource)))
+    preview = reverse("resources:derived", args=[resource.pk, main.pk, DerivedFile.Kind.PDF_PREVIEW])
+    assert "<iframe" in body and preview in body
+    assert "预览已转换为 PDF，版式可能与原文档略有差异。" in body
 
 
 def test_files_of_unpublished_versions_are_hidden_from_the_public(building, lead, reviewer, outsider):
