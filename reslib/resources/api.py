@@ -91,6 +91,18 @@ def _summary(resource: Resource, version: ResourceVersion) -> dict:
     }
 
 
+def _file_out(resource: Resource, version_file: VersionFile, *, content_allowed: bool) -> dict:
+    """A file as the API lists it; without `content_allowed` (policies.can_download) no URLs that would answer 403."""
+    blob = version_file.blob
+    return {
+        "id": version_file.pk, "role": version_file.role, "original_name": version_file.original_name,
+        "size": blob.size, "sha256": blob.sha256, "mime_type": blob.mime_type, "kind": blob.kind,
+        "scan_status": blob.scan_status, "scan_reason": blob.scan_reason,
+        "download_url": reverse("resources:download", args=[resource.pk, version_file.pk]) if content_allowed else None,
+        "stream_url": reverse("resources:stream", args=[resource.pk, version_file.pk]) if content_allowed else None,
+    }
+
+
 def _detail(request, resource: Resource, version: ResourceVersion | None = None) -> dict:
     is_team = policies.can_view_unpublished(request.user, resource)
     version = version or (resource.latest_version if is_team else resource.published_version)
@@ -103,15 +115,8 @@ def _detail(request, resource: Resource, version: ResourceVersion | None = None)
         .get(pk=version.pk)
     )
     data = _summary(resource, version)
-    files = []
-    for f in version.files.all():
-        files.append({
-            "id": f.pk, "role": f.role, "original_name": f.original_name, "size": f.blob.size,
-            "sha256": f.blob.sha256, "mime_type": f.blob.mime_type, "kind": f.blob.kind,
-            "scan_status": f.blob.scan_status, "scan_reason": f.blob.scan_reason,
-            "download_url": reverse("resources:download", args=[resource.pk, f.pk]),
-            "stream_url": reverse("resources:stream", args=[resource.pk, f.pk]),
-        })
+    content_allowed = policies.can_download(request.user, resource, version)
+    files = [_file_out(resource, f, content_allowed=content_allowed) for f in version.files.all()]
     versions = policies.visible_versions(request.user, resource).select_related("created_by").order_by("-number")
     data.update({
         "description": version.description,
@@ -250,14 +255,7 @@ def attach_file(request, resource_id: int, payload: AttachIn):
     upload = uploads.completed_upload(payload.upload_id, user=user)
     version_file = services.attach_file(resource.latest_version, upload.blob, role=payload.role,
                                         original_name=upload.filename or upload.blob.sha256[:12], by=user)
-    blob = upload.blob
-    return Status(201, {
-        "id": version_file.pk, "role": version_file.role, "original_name": version_file.original_name,
-        "size": blob.size, "sha256": blob.sha256, "mime_type": blob.mime_type, "kind": blob.kind,
-        "scan_status": blob.scan_status, "scan_reason": blob.scan_reason,
-        "download_url": reverse("resources:download", args=[resource.pk, version_file.pk]),
-        "stream_url": reverse("resources:stream", args=[resource.pk, version_file.pk]),
-    })
+    return Status(201, _file_out(resource, version_file, content_allowed=True))  # the team always may
 
 
 @router.delete("/resources/{resource_id}/files/{file_id}", auth=LOGGED_IN, response={204: None, **WRITE_ERRORS},

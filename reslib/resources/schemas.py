@@ -75,8 +75,9 @@ class FileOut(Schema):
     scan_status: str = Field(description="not_scanned, clean, infected or error (the scan failed): only clean and "
                                          "infected mean clamd scanned the file")
     scan_reason: str = Field(description="why the file was not scanned (not_scanned, error); empty once scanned")
-    download_url: str
-    stream_url: str
+    download_url: str | None = Field(description="null when the caller may not have the file's content (paid, "
+                                                 "downloads switched off, members only)")
+    stream_url: str | None = Field(description="null like download_url: streaming is downloading")
 
 
 class FindingOut(Schema):

@@ -153,6 +153,18 @@ def test_list_filters_by_major_knowledge_point_and_title(building, lead):
     assert ids(q="对刀", type="text") == set()
 
 
+def test_file_urls_only_for_callers_who_may_have_the_content(building, lead, reviewer, outsider):
+    resource = publish(pdf_resource(building, lead, title="付费讲义", price_mode="paid", price=decimal.Decimal("9.90")),
+                       lead, reviewer)
+    url = f"{API}/resources/{resource.pk}"
+    for caller in (as_user(), as_user(outsider)):
+        listed = caller.get(url).json()["files"][0]
+        assert listed["download_url"] is None and listed["stream_url"] is None
+        assert listed["original_name"]  # the file is still described
+    listed = as_user(lead).get(url).json()["files"][0]
+    assert listed["download_url"].endswith("/download") and listed["stream_url"].endswith("/stream")
+
+
 def test_list_of_an_invisible_library_is_404(lead, outsider):
     draft = factories.library(lead)
     assert_error(as_user(outsider).get(f"{API}/libraries/{draft.pk}/resources"), 404, "library.not_found")
