@@ -1,9 +1,11 @@
 """Translations: every app catalogue is complete, and the committed .mo files match their .po sources."""
 
+import shutil
 from pathlib import Path
 
 import polib
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 import reslib
@@ -29,6 +31,24 @@ def test_catalogue_is_complete(po_path):
     assert not fuzzy, f"fuzzy in {_id(po_path)}: {fuzzy}"
     plural_gaps = [e.msgid for e in po if e.msgid_plural and not all(e.msgstr_plural.values())]
     assert not plural_gaps, f"untranslated plural forms in {_id(po_path)}: {plural_gaps}"
+
+
+def test_every_text_in_the_code_has_a_translation(tmp_path, monkeypatch):
+    """What makemessages finds in each app's code and templates is translated in some catalogue (Django merges all
+    apps' catalogues, so a text shared with another app need not be repeated)."""
+    translated = {(e.msgctxt or "", e.msgid) for path in PO_FILES for e in polib.pofile(str(path))
+                  if e.translated() and not e.obsolete}
+    copy = tmp_path / "reslib"
+    shutil.copytree(PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("*.po", "*.mo", "__pycache__", "static"))
+    missing = {}
+    for app in sorted(p for p in copy.iterdir() if (p / "locale").is_dir()):
+        monkeypatch.chdir(app)
+        call_command("makemessages", locale=["zh_Hans"], verbosity=0)
+        found = polib.pofile(str(app / "locale/zh_Hans/LC_MESSAGES/django.po"))
+        gaps = [e.msgid for e in found if (e.msgctxt or "", e.msgid) not in translated]
+        if gaps:
+            missing[app.name] = gaps
+    assert not missing, f"texts without a Chinese translation (add them to the app's .po): {missing}"
 
 
 def _catalogue(entries) -> dict:
