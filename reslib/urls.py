@@ -25,4 +25,5 @@ urlpatterns = [
     path("notifications/", include("reslib.notifications.urls")),
     path("review/", include("reslib.review.urls")),
     path("moderation/", include("reslib.review.moderation_urls")),
+    path("", include("reslib.questions.urls")),
 ]

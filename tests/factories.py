@@ -84,9 +84,12 @@ def resource_metadata(library, **overrides):
 
 
 def resource(library, by, **overrides):
+    from reslib.resources.models import ResourceVersion
     from reslib.resources.services import create_resource
 
-    return create_resource(library, resource_metadata(library, **overrides), by=by)
+    data = resource_metadata(library, **overrides)
+    # Questions are created through the bank (their own services), which is what bank=True stands for.
+    return create_resource(library, data, by=by, bank=data.resource_type == ResourceVersion.Type.QUESTION)
 
 
 def blob(content: bytes = b"%PDF-1.4\n%test\n", *, name: str = "sample.pdf"):

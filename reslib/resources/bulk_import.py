@@ -28,7 +28,7 @@ from reslib.core.errors import DomainError, ValidationFailed
 from reslib.orgs.models import Organization
 
 from . import policies, services
-from .forms import LANGUAGE_CHOICES, knowledge_point_tree, library_majors, library_organizations
+from .forms import AUTHORED_TYPE_CHOICES, LANGUAGE_CHOICES, knowledge_point_tree, library_majors, library_organizations
 from .models import ResourceVersion, VersionFile
 from .services import Author, ResourceMetadata
 from .storage import max_upload_bytes, store_stream
@@ -60,7 +60,7 @@ class Column:
 
 COLUMNS = [
     Column("title", _lazy("Title"), True),
-    Column("resource_type", _lazy("Resource type"), True, choices=V.Type),
+    Column("resource_type", _lazy("Resource type"), True, choices=AUTHORED_TYPE_CHOICES),
     Column("major", _lazy("Major"), True, _lazy("Major code, e.g. 510201; the library's core or a served major.")),
     Column("description", _lazy("Description")),
     Column("keywords", _lazy("Keywords"), note=_lazy("Separated by commas.")),

@@ -84,6 +84,9 @@ class ResourceFilterForm(forms.Form):
         ]
 
 
+# The types a resource form or import sheet offers: questions are written in the question bank (reslib.questions).
+AUTHORED_TYPE_CHOICES = [(value, label) for value, label in V.Type.choices if value != V.Type.QUESTION]
+
 # Fields the service requires: marked with an asterisk although the form itself lets them through empty.
 REQUIRED_BY_SERVICE = {"title", "resource_type", "major", "originality", "licence", "contributing_org", "authors"}
 
@@ -93,7 +96,7 @@ class ResourceForm(ServiceErrorsMixin, forms.Form):
 
     title = forms.CharField(label=_("Title"), required=False, max_length=300)
     resource_type = forms.ChoiceField(label=_("Resource type"), required=False,
-                                      choices=[("", "---------")] + list(V.Type.choices))
+                                      choices=[("", "---------")] + AUTHORED_TYPE_CHOICES)
     external_url = forms.CharField(
         label=_("External link"), required=False, max_length=1000,
         widget=forms.URLInput(attrs={"placeholder": "https://"}),

@@ -113,8 +113,17 @@ def _price_in_range(price: decimal.Decimal) -> bool:
     return price.is_finite() and FEN <= price <= MAX_PRICE and price == price.quantize(FEN)
 
 
-def _validate_metadata(library: Library, data: ResourceMetadata) -> dict:
+def _bank_only(resource_type: str, bank: bool) -> None:
+    """A version of type question has its body in reslib.questions (QuestionContent): only the question bank's
+    services (bank=True) make and change one, so no question ever lacks its body."""
+    if resource_type == V.Type.QUESTION and not bank:
+        raise ValidationFailed.single("resource_type", "resource.question_in_bank",
+                                      _("Questions are written and changed in the library's question bank."))
+
+
+def _validate_metadata(library: Library, data: ResourceMetadata, *, bank: bool = False) -> dict:
     """Check the metadata against the library; return the looked-up related objects. Raises all errors at once."""
+    _bank_only(data.resource_type, bank)
     errors = FieldErrors()
     title = (data.title or "").strip()
     if not title:
@@ -243,12 +252,12 @@ def refresh_findings(version: ResourceVersion) -> list[dict]:
     return findings
 
 
-def create_resource(library: Library, data: ResourceMetadata, *, by) -> Resource:
+def create_resource(library: Library, data: ResourceMetadata, *, by, bank: bool = False) -> Resource:
     if not policies.can_create(by, library):
         raise PermissionDenied(_("Only the library's lead and builders can add resources while it is being built."),
                                code="resource.create_denied")
     with transaction.atomic():
-        checked = _validate_metadata(library, data)
+        checked = _validate_metadata(library, data, bank=bank)
         resource = Resource.objects.create(library=library, created_by=by)
         version = ResourceVersion(resource=resource, number=1, created_by=by)
         _write_metadata(version, data, checked)
@@ -270,11 +279,13 @@ def _lock_draft(version: ResourceVersion, by) -> ResourceVersion:
     return version
 
 
-def update_metadata(version: ResourceVersion, data: ResourceMetadata, *, by) -> ResourceVersion:
+def update_metadata(version: ResourceVersion, data: ResourceMetadata, *, by,
+                    bank: bool = False) -> ResourceVersion:
     with transaction.atomic():
         version = _lock_draft(version, by)
+        _bank_only(version.resource_type, bank)
         before = _version_snapshot(version)
-        checked = _validate_metadata(version.resource.library, data)
+        checked = _validate_metadata(version.resource.library, data, bank=bank)
         _write_metadata(version, data, checked)
         refresh_findings(version)
         audit.record(actor=by, action="resource.update", target=version.resource, before=before,
@@ -282,7 +293,7 @@ def update_metadata(version: ResourceVersion, data: ResourceMetadata, *, by) -> 
     return version
 
 
-def start_new_version(resource: Resource, *, by, changelog: str = "") -> ResourceVersion:
+def start_new_version(resource: Resource, *, by, changelog: str = "", bank: bool = False) -> ResourceVersion:
     """Editing a published resource: copy its latest version into a new draft; the published one stays visible."""
     if not policies.can_edit(by, resource):
         raise PermissionDenied(_("Only the library's lead and builders can change its resources."),
@@ -290,6 +301,7 @@ def start_new_version(resource: Resource, *, by, changelog: str = "") -> Resourc
     with transaction.atomic():
         resource = Resource.objects.select_for_update().get(pk=resource.pk)
         source = resource.latest_version
+        _bank_only(source.resource_type, bank)
         if source.state in (VS.DRAFT, VS.IN_REVIEW):
             raise ValidationFailed.single("version", "resource.version_open",
                                           _("This resource already has a version in progress."))
@@ -325,6 +337,9 @@ def attach_file(version: ResourceVersion, blob: Blob, *, role: str, original_nam
         if version.is_external:
             raise ValidationFailed.single("file", "resource.external_has_no_files",
                                           _("An external-link resource keeps only its address, no files."))
+        if version.resource_type == V.Type.QUESTION:
+            raise ValidationFailed.single("file", "resource.question_has_no_files",
+                                          _("A question of the question bank has no files."))
         if role not in VersionFile.Role.values:
             raise ValidationFailed.single("role", "resource.file_role_invalid", _("Choose main file or attachment."))
         name = (original_name or "").replace("/", "_").replace("\\", "_").strip()[:255] or blob.sha256[:12]
@@ -368,7 +383,8 @@ def submit_version(version: ResourceVersion, *, by, commitment_accepted: bool) -
         if not commitment_accepted:
             errors.add("commitment", "resource.commitment_required",
                        _("You must accept the rights and content-safety commitment."))
-        if not version.is_external and not version.files.filter(role=VersionFile.Role.MAIN).exists():
+        if (not version.is_external and version.resource_type != V.Type.QUESTION
+                and not version.files.filter(role=VersionFile.Role.MAIN).exists()):
             errors.add("file", "resource.main_file_required", _("Upload the main file first."))
         refresh_findings(version)
         if version.has_blocking_findings:

@@ -340,7 +340,7 @@ def _check_scan(c: _Collector, name: str, blob) -> None:
 
 def evaluate_version(version) -> list[dict]:
     """Findings for every file of a version: type allowlist, specification rules, virus scan state."""
-    if version.resource_type == "external_link":
+    if version.resource_type in ("external_link", "question"):  # no files: an address, a question's body
         return []
     rules = rules_for(version.resource.library)
     c = _Collector(rules)

@@ -166,6 +166,8 @@ def resource_edit(request, pk):
     if not policies.can_edit(request.user, resource):
         return _refuse(request, _("Only the library's lead and builders can change its resources."))
     version = resource.latest_version
+    if version.resource_type == V.Type.QUESTION:
+        return redirect("questions:edit", pk=resource.pk)
     if version.state != VS.DRAFT:
         return _refuse(request, _("Only a draft version can be changed; start a new version instead."), status=409)
     library = resource.library
@@ -289,11 +291,13 @@ def _detail_context(request, resource, *, version=None, errors=None, upload_form
         "can_edit": can_edit,
         "can_publish": can_publish,
         "editable_draft": editable_draft,
-        "can_upload": editable_draft and not version.is_external,
+        "can_upload": editable_draft and not version.is_external and version.resource_type != V.Type.QUESTION,
         "can_submit": editable_draft,
         "can_withdraw": can_edit and latest.state == VS.IN_REVIEW,
         "can_decide": can_publish and latest.state == VS.IN_REVIEW,
-        "can_start_version": can_edit and latest.state in (VS.PUBLISHED, VS.REJECTED, VS.SUPERSEDED),
+        # A question's new version is started by editing it in the question bank.
+        "can_start_version": can_edit and latest.state in (VS.PUBLISHED, VS.REJECTED, VS.SUPERSEDED)
+        and version.resource_type != V.Type.QUESTION,
         "rights_commitment": services.RIGHTS_COMMITMENT,
         "upload_form": upload_form or FileUploadForm(),
         "submit_form": submit_form or SubmitForm(),
