@@ -1,4 +1,4 @@
-"""The question bank's pages."""
+"""The question bank's pages and the papers' pages."""
 
 from django.urls import include, path
 
@@ -6,4 +6,5 @@ app_name = "questions"
 
 urlpatterns = [
     path("", include("reslib.questions.bank_urls")),
+    path("", include("reslib.questions.paper_urls")),
 ]
