@@ -168,16 +168,49 @@ def test_demo_resources_went_through_review(demo_data):
     from reslib.resources.models import Resource
     from reslib.review.models import ReviewRequest
 
-    published = Resource.objects.filter(published_version__isnull=False)
+    published = Resource.objects.filter(published_version__isnull=False).exclude(
+        published_version__resource_type="question")
     assert set(published.values_list("published_version__resource_type", flat=True)) == {
         "video", "text", "external_link"}
     video = published.get(published_version__resource_type="video")
     main = video.published_version.files.get(role="main")
     assert main.blob.kind == "video" and main.blob.probe["width"] == 1280
     assert not video.published_version.has_blocking_findings
-    assert ReviewRequest.objects.filter(state="approved").count() == 3
-    assert ReviewRequest.objects.filter(state="pending").count() == 1
-    assert Resource.objects.filter(latest_version__state="draft").count() == 1
+    resources = ReviewRequest.objects.exclude(version__resource_type="question")
+    assert resources.filter(state="approved").count() == 3
+    assert resources.filter(state="pending").count() == 1
+    assert Resource.objects.filter(latest_version__state="draft").exclude(
+        latest_version__resource_type="question").count() == 1
+
+
+def test_the_demo_paper_is_open_to_the_student_and_grades_objective_answers(demo_data):
+    """The README's path: `student` opens the demo paper, answers, submits; objective questions are graded at once
+    and the short answer waits for the teacher."""
+    from django.test import Client
+
+    from reslib.questions.models import Paper, QuestionContent
+    from reslib.review.models import ReviewRequest
+
+    assert QuestionContent.objects.filter(version__state="published").values("qtype").distinct().count() == 7
+    assert ReviewRequest.objects.filter(version__resource_type="question", state="approved").count() == 7
+    paper = Paper.objects.get(title="计算机网络基础 单元测验")
+    assert paper.state == "open" and paper.items.count() == 7
+
+    student = Client()
+    student.force_login(fresh("student"))
+    started = student.post(f"/api/v1/papers/{paper.pk}/attempts", content_type="application/json")
+    assert started.status_code in (200, 201), started.content
+    attempt = started.json()
+    first = paper.items.get(position=1)  # 192.168.1.10/24 → 192.168.1.0 (option 1)
+    short = paper.items.get(question__qtype="short_answer")
+    saved = student.put(f"/api/v1/attempts/{attempt['id']}/answers", {"answers": [
+        {"item": first.pk, "response": 1}, {"item": short.pk, "response": "减少广播域，提高地址利用率。"}]},
+        content_type="application/json")
+    assert saved.status_code == 200, saved.content
+    submitted = student.post(f"/api/v1/attempts/{attempt['id']}/submit", content_type="application/json").json()
+    assert submitted["state"] == "submitted"  # the short answer awaits the teacher
+    earned = {q["position"]: q["earned"] for q in submitted["questions"]}
+    assert float(earned[1]) == 5 and float(earned[2]) == 0  # the multiple choice was left blank
 
 
 def test_the_demo_review_path_completes_with_its_two_reviewers(demo_data):

@@ -4,12 +4,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from reslib.accounts.models import User
+from reslib.demo import questions as demo_questions
 from reslib.demo import resources as demo_resources
 from reslib.libraries import demo
 
 
 class Command(BaseCommand):
-    help = "Load the demo data (江苏省: institutions, one user per role, three libraries, resources). Debug only."
+    help = "Load the demo data (江苏省: institutions, one user per role, three libraries, resources, questions and a paper). Debug only."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -28,6 +29,7 @@ class Command(BaseCommand):
             with transaction.atomic():  # all of it or nothing
                 loaded = demo.load(stdout=self.stdout if options["verbosity"] >= 1 else None)
                 demo_resources.load(loaded["libraries"][0], loaded["users"], say)
+                demo_questions.load(loaded["libraries"][0], loaded["users"], say)
         except demo.DemoRefused as exc:
             raise CommandError(str(exc)) from exc
         if options["verbosity"] >= 1:
