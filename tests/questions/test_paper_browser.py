@@ -1,11 +1,8 @@
 """A learner answers a paper of several types in a real browser (phone width and desktop), submits and sees the score.
 
 Drives Debian's Chromium with Playwright like tests/libraries/test_browser.py: skipped without Chromium, a failure
-with RESLIB_REQUIRE_BROWSER=1. Screenshots go to /tmp/work/shots/ (or RESLIB_SHOTS_DIR) for a person to look at.
+with RESLIB_REQUIRE_BROWSER=1. Screenshots go to test-artifacts/ for a person to look at.
 """
-
-import os
-from pathlib import Path
 
 import pytest
 
@@ -15,12 +12,12 @@ from reslib.questions import papers
 from reslib.questions.models import Attempt, QuestionType
 
 from .. import factories
-from ..libraries.test_browser import CHROMIUM, CHROMIUM_ARGS, _log_in, playwright_sync  # noqa: F401 (fixture)
+from ..libraries.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _log_in, playwright_sync  # noqa: F401
 from .factories import published_question
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-SHOTS = Path(os.environ.get("RESLIB_SHOTS_DIR", "/tmp/work/shots"))
+SHOTS = ARTIFACTS
 T = QuestionType
 TYPES = [T.SINGLE_CHOICE, T.MULTIPLE_CHOICE, T.TRUE_FALSE, T.FILL_BLANK, T.MATCHING, T.ORDERING, T.SHORT_ANSWER]
 
