@@ -14,6 +14,8 @@ difficulty P = mean score / full score, discrimination D = P of the upper 27 % �
 from __future__ import annotations
 
 import datetime
+import hashlib
+import hmac
 import io
 import json
 import random
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -635,6 +638,8 @@ def save_answers(attempt: Attempt, responses: dict[int, object], *, by) -> Attem
         errors.raise_if_any()
         existing = {a.item_id: a for a in attempt.answers.filter(item_id__in=list(responses))}
         for item_id, response in responses.items():
+            if items[item_id].question.qtype == QuestionType.ORDERING:
+                response = _stored_order(response, ordering_slots(attempt, items[item_id]))
             answer = existing.get(item_id)
             if answer is None:
                 AttemptAnswer.objects.create(attempt=attempt, item_id=item_id, response=response)
@@ -749,9 +754,32 @@ def pending_answers(paper: Paper):
 
 # --- presenting a question to a learner ---------------------------------------------------------------------------
 
+def ordering_slots(attempt: Attempt | None, item: PaperQuestion) -> list[int]:
+    """The order in which an ordering item's options are shown in this attempt: slot k shows stored option
+    slots[k]. Learners answer in slots (the `index` they see); the stored options are in the correct order, so showing
+    their stored positions would give the answer away, and the shuffle is keyed with the site's secret so that the
+    slots cannot be recomputed from the attempt's and item's ids."""
+    key = hmac.new(settings.SECRET_KEY.encode(), f"ordering:{attempt.pk if attempt else 0}:{item.pk}".encode(),
+                   hashlib.sha256).digest()
+    slots = list(range(len(item.question.options)))
+    random.Random(key).shuffle(slots)
+    return slots
+
+
+def _stored_order(response, slots: list[int]):
+    """An ordering response in the learner's slots → the stored options' positions, which grading compares."""
+    return [slots[k] for k in response] if isinstance(response, list) else response
+
+
+def _shown_order(value, slots: list[int]):
+    """Stored positions → the slots this attempt shows (inverse of _stored_order)."""
+    return [slots.index(i) for i in value] if isinstance(value, list) else value
+
+
 def presented(item: PaperQuestion, attempt: Attempt | None) -> dict:
-    """What a learner's form shows for one item, never the answer: the order of ordering items and the right-hand
-    matches are shuffled with a seed of the attempt, so a reload shows the same order."""
+    """What a learner's form shows for one item, never the answer: ordering items in the attempt's slots
+    (`ordering_slots`), the right-hand matches sorted and shuffled with a seed of the attempt, so a reload shows the
+    same order."""
     question = item.question
     seed = random.Random(f"{attempt.pk if attempt else 0}:{item.pk}")
     data = {"item": item.pk, "position": item.position, "qtype": question.qtype,
@@ -764,9 +792,8 @@ def presented(item: PaperQuestion, attempt: Attempt | None) -> dict:
         seed.shuffle(matches)
         data["matches"] = matches
     elif question.qtype == QuestionType.ORDERING:
-        order = list(range(len(question.options)))
-        seed.shuffle(order)
-        data["options"] = [{"index": i, "text": question.options[i]} for i in order]
+        data["options"] = [{"index": k, "text": question.options[i]}
+                           for k, i in enumerate(ordering_slots(attempt, item))]
     elif question.qtype == QuestionType.FILL_BLANK:
         data["blanks"] = blank_count(question.stem)
     return data
@@ -781,13 +808,16 @@ def attempt_sheet(attempt: Attempt, *, show_answers: bool) -> list[dict]:
         row = presented(item, attempt)
         answer = answers.get(item.pk)
         row["response"] = answer.response if answer else None
+        slots = ordering_slots(attempt, item) if item.question.qtype == QuestionType.ORDERING else None
+        if slots is not None:
+            row["response"] = _shown_order(row["response"], slots)
         row.update(earned=None, comment="", answer=None, analysis="")
         if show_answers:
             question = item.question
             row.update(earned=answer.score if answer else None, comment=answer.comment if answer else "",
                        answer=question.answer, analysis=question.analysis)
-            if question.qtype == QuestionType.ORDERING:
-                row["answer"] = list(range(len(question.options)))
+            if slots is not None:
+                row["answer"] = _shown_order(list(range(len(question.options))), slots)
         rows.append(row)
     return rows
 

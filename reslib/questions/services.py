@@ -10,8 +10,10 @@ sees all broken rules at once.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
@@ -82,8 +84,12 @@ def title_for(data: QuestionData) -> str:
 
 def learner_order(items: list[str]) -> list[int]:
     """A fixed order that is not the stored one, for showing items whose stored order is (part of) the answer:
-    ordering items are stored in their correct order, the right side of a matching in the order of its prompts."""
-    return sorted(range(len(items)), key=lambda i: hashlib.sha256(f"{i}:{items[i]}".encode()).hexdigest())
+    ordering items are stored in their correct order, the right side of a matching in the order of its prompts.
+    Keyed with the site's secret: with a plain hash of (position, text) anyone could recompute the order of each
+    candidate answer and so read the answer off the mixed order."""
+    key = settings.SECRET_KEY.encode()
+    return sorted(range(len(items)),
+                  key=lambda i: hmac.new(key, f"{i}:{items[i]}".encode(), hashlib.sha256).hexdigest())
 
 
 def plain_text(data: QuestionData) -> str:

@@ -11,7 +11,7 @@ from reslib.questions.models import QuestionType
 from reslib.resources.models import KnowledgePoint
 
 from .. import factories
-from .factories import published_question
+from .factories import SAMPLES, published_question
 
 T = QuestionType
 
@@ -91,5 +91,18 @@ RIGHT = {
     T.FILL_BLANK: ["右手"],
     T.SHORT_ANSWER: "先试切端面，再试切外圆。",
     T.MATCHING: ["直线插补", "顺时针圆弧插补", "主轴正转"],
-    T.ORDERING: [0, 1, 2, 3],
+    T.ORDERING: [0, 1, 2, 3],  # stored positions; a learner answers in the slots shown: ordering_response
 }
+
+
+def ordering_response(shown_options: list[dict]) -> list[int]:
+    """The right answer to the ordering sample as a learner gives it: the `index` of each shown text, in the right
+    order (the sample's options are stored in the right order)."""
+    index_of = {o["text"]: o["index"] for o in shown_options}
+    return [index_of[text] for text in SAMPLES[T.ORDERING]["options"]]
+
+
+def right_responses(attempt, items: dict) -> dict:
+    """{item id: right response} for items {qtype: PaperQuestion} of `attempt`, as its learner would answer."""
+    return {item.pk: ordering_response(papers.presented(item, attempt)["options"]) if qtype == T.ORDERING
+            else RIGHT[qtype] for qtype, item in items.items()}

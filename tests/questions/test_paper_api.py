@@ -13,6 +13,7 @@ from reslib.resources.models import Resource
 
 from .paper_support import (  # noqa: F401 (fixtures)
     RIGHT,
+    ordering_response,
     T,
     _isolated,
     bank,
@@ -140,7 +141,8 @@ def test_a_learner_answers_submits_and_sees_the_score(building, composer, bank, 
                     {"answers": [{"item": questions["single_choice"]["item"], "response": 9}]})
     assert (response.status_code, code(response)) == (400, "attempt.response_invalid")
     assert f"answers.{questions['single_choice']['item']}" in response.json()["error"]["fields"]
-    answers = [{"item": q["item"], "response": RIGHT[t]} for t, q in questions.items()]
+    answers = [{"item": q["item"], "response": ordering_response(q["options"]) if t == T.ORDERING else RIGHT[t]}
+               for t, q in questions.items()]
     response = send(client, "put", f"{API}/attempts/{attempt['id']}/answers", {"answers": answers})
     assert response.status_code == 200
     assert client_for(learner2).get(f"{API}/attempts/{attempt['id']}").status_code == 404

@@ -17,6 +17,7 @@ from .paper_support import (  # noqa: F401 (fixtures)
     learner,
     learner2,
     open_paper_with,
+    ordering_response,
     paper_with,
 )
 
@@ -81,8 +82,12 @@ def test_composing_by_hand_and_by_rules_on_the_page(building, composer, bank, le
     assert response.status_code == 404
 
 
-def _answer_post(paper):
+def _answer_post(paper, attempt):
+    """The form a learner fills in rightly; ordering ranks go to the slots the attempt shows (q<item>_<slot>)."""
     items = {i.question.qtype: i.pk for i in paper.items.select_related("question")}
+    ordering = paper.items.get(pk=items[T.ORDERING])
+    ranks = {slot: rank for rank, slot in enumerate(ordering_response(papers.presented(ordering, attempt)["options"]),
+                                                    start=1)}
     return items, {
         f"q{items[T.SINGLE_CHOICE]}": "1",
         f"q{items[T.MULTIPLE_CHOICE]}": ["0", "1", "2"],
@@ -91,8 +96,7 @@ def _answer_post(paper):
         f"q{items[T.SHORT_ANSWER]}": "先试切端面，再试切外圆。",
         f"q{items[T.MATCHING]}_0": "直线插补", f"q{items[T.MATCHING]}_1": "顺时针圆弧插补",
         f"q{items[T.MATCHING]}_2": "主轴正转",
-        f"q{items[T.ORDERING]}_0": "1", f"q{items[T.ORDERING]}_1": "2", f"q{items[T.ORDERING]}_2": "3",
-        f"q{items[T.ORDERING]}_3": "4",
+        **{f"q{items[T.ORDERING]}_{slot}": str(rank) for slot, rank in ranks.items()},
     }
 
 
@@ -110,8 +114,9 @@ def test_a_learner_answers_every_type_through_the_form(building, composer, bank,
         assert control in page
     assert "<script>" not in page  # the CSP forbids inline scripts
     assert client_for(learner2).get(response["Location"]).status_code == 404
-    items, data = _answer_post(paper)
-    bad = {**data, f"q{items[T.ORDERING]}_3": "1"}
+    items, data = _answer_post(paper, attempt)
+    last = next(key for key, value in data.items() if key.startswith(f"q{items[T.ORDERING]}_") and value == "4")
+    bad = {**data, last: "1"}  # two items numbered 1
     response = client.post(reverse("questions:attempt_save", args=[attempt.pk]), {**bad, "action": "save"})
     assert response.status_code == 400 and "每个序号只用一次" in response.content.decode()
     response = client.post(reverse("questions:attempt_save", args=[attempt.pk]), {**data, "action": "save"})

@@ -18,9 +18,10 @@ from reslib.questions.models import Attempt, AttemptAnswer, Paper, PaperQuestion
 from reslib.resources.models import KnowledgePoint, Resource, ResourceVersion
 
 from .. import factories
-from .factories import published_question
+from .factories import SAMPLES, published_question
 from .paper_support import (  # noqa: F401 (fixtures)
     RIGHT,
+    right_responses,
     T,
     _isolated,
     bank,
@@ -322,12 +323,28 @@ def test_a_question_blocked_while_the_paper_is_open_stops_new_attempts(building,
 
 # --- attempts -----------------------------------------------------------------------------------------------------
 
+def test_what_a_learner_sees_of_an_ordering_item_does_not_give_the_order_away(building, composer, bank, settings):
+    """Stored options are in the right order: the learner answers in slots whose order is keyed with the site's
+    secret, so neither the shown `index` values nor the attempt's and item's ids tell the right order."""
+    paper = open_paper_with(building, composer, [bank[T.ORDERING]])
+    item = paper.items.get()
+    attempts = [Attempt(pk=n, paper=paper) for n in range(1, 21)]
+    right = SAMPLES[T.ORDERING]["options"]
+    shown = [papers.presented(item, a)["options"] for a in attempts]
+    assert any([o["text"] for o in sorted(options, key=lambda o: o["index"])] != right for options in shown)
+    assert len({tuple(o["text"] for o in options) for options in shown}) > 1  # each attempt its own order
+    slots = [papers.ordering_slots(a, item) for a in attempts]
+    settings.SECRET_KEY = "another-secret-" + "x" * 50
+    assert [papers.ordering_slots(a, item) for a in attempts] != slots
+
+
 def test_a_learner_answers_every_type_and_objective_ones_are_graded(building, composer, bank, learner):
     paper = open_paper_with(building, composer, [bank[t] for t in T.values], score="4")
     attempt, created = papers.start_attempt(paper, by=learner)
     assert created and attempt.number == 1
     items = {i.question.qtype: i.pk for i in paper.items.select_related("question")}
-    papers.save_answers(attempt, {items[t]: RIGHT[t] for t in T.values}, by=learner)
+    papers.save_answers(attempt, right_responses(attempt, {i.question.qtype: i for i in paper.items.all()}),
+                        by=learner)
     again, created = papers.start_attempt(paper, by=learner)
     assert (again.pk, created) == (attempt.pk, False)
     attempt = papers.submit_attempt(attempt, by=learner)

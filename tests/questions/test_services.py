@@ -283,3 +283,13 @@ def test_a_format_that_cannot_carry_a_type_refuses_the_export(building, author, 
         services.export_questions(reviewer_a, building, "gift")
     assert codes(exc) == {"question.export_unsupported"}
     assert services.export_questions(reviewer_a, building, "gift", qtype="true_false") is not None
+
+
+def test_the_mixed_order_of_ordering_items_and_matches_is_keyed_with_the_sites_secret(settings):
+    """The stored order is the answer; an order anyone could recompute from (position, text) would reveal it."""
+    items = [f"第{i}步" for i in range(8)]
+    order = services.learner_order(items)
+    assert sorted(order) == list(range(8)) and order != list(range(8))
+    assert services.learner_order(items) == order  # the same on every page
+    settings.SECRET_KEY = "another-site-secret-" + "x" * 40
+    assert services.learner_order(items) != order

@@ -47,7 +47,7 @@ from reslib.resources.models import ResourceVersion
 
 from ..interchange import CHOICE_RANGE, PAIR_RANGE, QuestionData
 from ..models import QuestionType as T
-from . import MAX_FILE_BYTES, FormatError, ParsedItem, check_count, check_size, checked, finished
+from . import MAX_FILE_BYTES, MAX_ITEMS, FormatError, ParsedItem, check_count, check_size, checked, finished
 
 QUESTIONS_SHEET = "题目"
 GUIDE_SHEET = "说明"
@@ -60,6 +60,7 @@ TYPE_NAMES = {T.SINGLE_CHOICE: "单选", T.MULTIPLE_CHOICE: "多选", T.TRUE_FAL
 TRUE_WORDS = frozenset({"对", "正确", "是", "√", "✓", "T", "TRUE", "Y", "YES"})
 FALSE_WORDS = frozenset({"错", "错误", "否", "×", "✗", "X", "F", "FALSE", "N", "NO"})
 MAX_UNPACKED_BYTES = 4 * MAX_FILE_BYTES
+LAST_ROW = MAX_ITEMS + 1 + 5_000  # the header, every question, and room for blank rows between them
 BLANK_SEPARATORS = ";；"
 ALTERNATIVE_SEPARATORS = "|｜"
 CHOICE_SEPARATORS = re.compile(r"[\s,，、;；]+")
@@ -202,6 +203,12 @@ def parse(data: bytes) -> list[ParsedItem]:
         types, difficulties = _types(), _difficulty_labels()
         items: list[ParsedItem] = []
         for row_number, row in enumerate(rows, start=2):
+            if row_number > LAST_ROW:
+                # read-only openpyxl yields every empty row up to the sheet's declared size: a tiny file that
+                # declares row 10 000 000 would keep the request busy for half a minute
+                raise FormatError("question.too_many_rows", _(
+                    "The sheet goes on beyond row %(row)d; a file holds at most %(max)d questions. Delete the rows "
+                    "below the questions or split the file.") % {"row": LAST_ROW, "max": MAX_ITEMS})
             cells = {name: _cell_text(row[index]) if index < len(row) else "" for name, index in columns.items()}
             if not any(cells.values()):
                 continue

@@ -185,3 +185,24 @@ def test_files_over_the_limits_are_refused(monkeypatch):
     with pytest.raises(FormatError) as refused:
         excel.parse(workbook(rows[:1]))
     assert refused.value.code == "question.file_too_large"
+
+
+def test_a_sheet_that_declares_a_million_rows_is_refused_without_reading_them():
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "题目"
+    sheet.append(["题型", "题干", "答案"])
+    sheet.append(["判断", "第一题", "对"])
+    sheet.cell(row=1_000_000, column=1, value="判断")  # a tiny file; read-only openpyxl yields every row up to it
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(FormatError) as refused:
+        excel.parse(out.getvalue())
+    assert refused.value.code == "question.too_many_rows"
+    assert "25001" in str(refused.value.message)
+
+
+def test_blank_rows_between_questions_are_skipped():
+    items = excel.parse(workbook([("判断", "题一", None, None, None, "对"), *[(None,)] * 50,
+                                  ("判断", "题二", None, None, None, "错")]))
+    assert [(item.location, item.data.answer) for item in items] == [("第 2 行", True), ("第 53 行", False)]
