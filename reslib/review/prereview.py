@@ -190,7 +190,21 @@ def metadata_fields(version: ResourceVersion) -> list[tuple[str, str]]:
         ("changelog", version.changelog),
         ("external_url", version.external_url),
     ]
+    question = getattr(version, "question", None)  # a question of the bank: its body beside the metadata
+    if question is not None:
+        fields += [("question_options", "；".join(question.options or [])),
+                   ("question_answer", "；".join(_texts(question.answer))),
+                   ("question_analysis", question.analysis)]
     return [(name, value) for name, value in fields if value]
+
+
+def _texts(value) -> list[str]:
+    """The words in a question's answer (matches, accepted blanks, a reference answer), not its indices or flags."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [text for part in value for text in _texts(part)]
+    return []
 
 
 def _word_hits(matcher: wordlist.Matcher, field: str, text: str, *, kind: str) -> list[dict]:

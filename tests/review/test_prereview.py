@@ -68,6 +68,20 @@ def test_authors_and_source_are_scanned(building, lead, words):
     assert {"source", "authors"} <= fields
 
 
+def test_a_questions_choices_answers_and_analysis_are_scanned(building, lead, words):
+    """Matches are shown to every learner, reference answers and analyses after a paper: all of it is reviewed."""
+    from reslib.questions.models import QuestionType
+
+    from ..questions.factories import published_question
+
+    matching = published_question(building, lead, QuestionType.MATCHING, options=["甲", "乙"],
+                                  answer=["代开发票", "正规发票"], analysis="不要参与赌博。")
+    blanks = published_question(building, lead, QuestionType.FILL_BLANK, stem="填写：___", answer=[["casino", "赌场"]])
+    by_field = {(h["field"], h["word"]) for h in hits_of(matching.version, "sensitive_word")}
+    assert {("question_answer", "代开发票"), ("question_analysis", "赌博")} <= by_field
+    assert ("question_answer", "casino") in {(h["field"], h["word"]) for h in hits_of(blanks.version, "sensitive_word")}
+
+
 def test_clean_version_has_no_word_hits(building, lead, words):
     resource = factories.resource(building, lead)
     assert hits_of(resource.latest_version, "sensitive_word") == []
