@@ -146,7 +146,8 @@ def _question(text: str, context: dict) -> QuestionData | str:
     if not body:
         data.qtype, data.stem, data.answer = T.SHORT_ANSWER, _text(before + after, fmt)[0], ""
         if analysis:
-            head, mark, reference = analysis[0].partition(REFERENCE_MARK)
+            # the last mark: an analysis may itself contain one (the writer then adds an empty reference after it)
+            head, mark, reference = analysis[0].rpartition(REFERENCE_MARK)
             if mark and (not head or head.endswith("\n")):
                 analysis, data.answer = ([head.strip()] if head.strip() else []), reference.strip()
     elif body.startswith("#"):
@@ -289,7 +290,7 @@ def _answer_set(item: QuestionData) -> list[str]:
         return [_choice("=", a) for a in item.answer[0]]
     if qtype == T.MATCHING:
         _refuse_arrow(item.options, _("the items of a matching question"))
-        return [f"    ={_marked(left)} -> {_marked(right)}" for left, right in zip(item.options, item.answer)]
+        return [f"    ={_marked(left)} -> {_escape(right)}" for left, right in zip(item.options, item.answer)]
     return []
 
 
@@ -306,7 +307,7 @@ def _item(item: QuestionData) -> str:
         lines.append("// " + " ".join("[tag:" + t.replace("]", "\\]") + "]" for t in tags))
     title = f"::{_escape(item.title)}::" if item.title else ""
     general = item.analysis
-    if item.qtype == T.SHORT_ANSWER and item.answer:
+    if item.qtype == T.SHORT_ANSWER and (item.answer or REFERENCE_MARK in general):
         general = (general + "\n" if general else "") + REFERENCE_MARK + item.answer
     feedback = f"####{_escape(general)}" if general else ""
     answers = _answer_set(item)
