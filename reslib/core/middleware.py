@@ -67,6 +67,17 @@ def multipart_for(policy):
     return decorator
 
 
+# The JSON API's endpoints that take files: URL name → policy, as multipart_for gives a page's. django-ninja resolves
+# every API address to a view function of its own, which the attribute multipart_for sets never reaches.
+API_MULTIPART_POLICIES: dict = {}
+
+
+def api_multipart_for(url_name: str, policy) -> None:
+    """Declares that the API endpoint named `url_name` takes multipart bodies, and who may send them (see
+    multipart_for; the policy answers None or the refusal, an API error response)."""
+    API_MULTIPART_POLICIES[url_name] = policy
+
+
 class MultipartGuardMiddleware:
     """Refuses a multipart body before anything reads it. Django spools each file part of a multipart body larger
     than FILE_UPLOAD_MAX_MEMORY_SIZE to a temporary file as soon as request.POST is touched — CsrfViewMiddleware does
@@ -87,6 +98,8 @@ class MultipartGuardMiddleware:
         if request.method != "POST" or request.content_type != "multipart/form-data":
             return None
         policy = getattr(view_func, "multipart_policy", None)
+        if policy is None and request.resolver_match is not None:
+            policy = API_MULTIPART_POLICIES.get(request.resolver_match.url_name)
         if policy is not None:
             try:
                 return policy(request, *view_args, **view_kwargs)

@@ -11,11 +11,23 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from ninja import File, Form, Router
+from ninja.errors import AuthenticationError
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from reslib.core.api import COMMON_ERRORS, LOGGED_IN, ErrorOut, Paginated, Status, current_user
-from reslib.core.errors import NotFound, PermissionDenied
+from reslib.core.api import (
+    COMMON_ERRORS,
+    LOGGED_IN,
+    ErrorOut,
+    Paginated,
+    Status,
+    bearer,
+    current_user,
+    domain_error_response,
+    error_response,
+)
+from reslib.core.errors import DomainError, NotFound, PermissionDenied
+from reslib.core.middleware import api_multipart_for
 from reslib.libraries import policies as library_policies
 from reslib.resources import policies as resource_policies
 from reslib.resources.models import Resource, ResourceVersion, VersionAuthor
@@ -210,6 +222,8 @@ def update_question(request, question_id: int, payload: QuestionPatch):
     # the same as not sending the field.
     sent = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None or k in NULLABLE_FIELDS}
     current = services.data_of(latest.question, latest)
+    # by id: names need not be unique in the tree, and a PATCH that leaves the points alone must not move them
+    current.knowledge_points = [p.pk for p in latest.knowledge_points.all()]
     data = QuestionData(**{**current.__dict__, **{k: sent[k] for k in CONTENT_FIELDS if k in sent}})
     attribution = None
     if any(name in sent for name in ATTRIBUTION_FIELDS):
@@ -233,7 +247,33 @@ def submit_question(request, question_id: int, payload: SubmitIn):
 
 # --- files ------------------------------------------------------------------------------------------------------
 
-@router.post("/libraries/{library_id}/questions/import", auth=LOGGED_IN,
+def _may_send_import(request, library_id):
+    """MultipartGuardMiddleware's check before the file is read: a token or session of someone who may import into
+    the library (the endpoint authenticates again, CSRF included, before anything is imported)."""
+    try:
+        user = bearer(request) or (request.user if request.user.is_authenticated else None)
+    except AuthenticationError as exc:
+        return error_response("auth.required", exc.message, 401)
+    if user is None:
+        return error_response("auth.required", _("Please log in or send an API token."), 401)
+    if not str(library_id).isdigit():
+        return None  # the endpoint answers the malformed address
+    request.user = user
+    try:
+        library = _library(request, int(library_id))
+    except DomainError as exc:
+        return domain_error_response(exc)
+    if not policies.can_import(user, library):
+        return error_response("question.import_denied", _(
+            "Only the library's lead and builders can import questions while it is being built."), 403)
+    return None
+
+
+IMPORT_URL_NAME = "questions_import"
+api_multipart_for(IMPORT_URL_NAME, _may_send_import)
+
+
+@router.post("/libraries/{library_id}/questions/import", auth=LOGGED_IN, url_name=IMPORT_URL_NAME,
              response={200: ImportReportOut, **COMMON_ERRORS},
              summary="Import a file of questions (multipart: file, format and the rights of all its questions)")
 def import_questions(request, library_id: int, file: File[UploadedFile], format: Form[str] = "",

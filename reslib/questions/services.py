@@ -108,11 +108,15 @@ def plain_text(data: QuestionData) -> str:
 def data_of(content: QuestionContent, version: ResourceVersion | None = None) -> QuestionData:
     """A stored question as plain data (for the edit form, the API and the exporters)."""
     version = version or content.version
-    return QuestionData(
+    data = QuestionData(
         qtype=content.qtype, stem=content.stem, options=list(content.options or []), answer=content.answer,
         analysis=content.analysis, difficulty=version.difficulty,
-        knowledge_points=[p.name for p in version.knowledge_points.all()], title=version.title,
+        knowledge_points=[p.name for p in version.knowledge_points.all()],
     )
+    # A title made from the stem is no title of the author's: left empty, it follows the stem when that changes.
+    if version.title != title_for(data):
+        data.title = version.title
+    return data
 
 
 # --- checks against the library -----------------------------------------------------------------------------------

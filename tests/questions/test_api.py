@@ -4,6 +4,7 @@ re-review of changes, answers only for the team, filters, import and export."""
 import json
 
 import pytest
+from django.test import Client
 
 from reslib.questions import services
 from reslib.questions.models import QuestionContent, QuestionType
@@ -209,6 +210,27 @@ def _file(content: bytes, name="题目.gift"):
     return SimpleUploadedFile(name, content, content_type="text/plain")
 
 
+def test_a_file_larger_than_django_keeps_in_memory_imports_and_strangers_never_send_one(building, author, learner):
+    """Files over FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB) are spooled to disk when read: importers may send them (up to
+    the formats' 50 MiB), anybody else is refused before a byte of the body is read."""
+    padding = "// 说明：本文件由教务系统导出。\n" * 120_000  # GIFT comments, about 4 MiB
+    big = (padding + "G00 指令用于快速定位。{TRUE}\n\n数控机床的坐标系采用右手直角坐标系。{T}\n").encode()
+    assert len(big) > 3 * 1024 * 1024
+    lead_host = building.hosts.order_by("position").first().organization
+    url = f"{API}/libraries/{building.pk}/questions/import"
+    form = {"format": "gift", "licence": "cc_by", "contributing_org": lead_host.pk,
+            "copyright_holder_org": lead_host.pk, "authors": ["王建国"]}
+    for client, status, error in [(client_for(learner), 403, "question.import_denied"),
+                                  (client_for(), 401, "auth.required"),
+                                  (Client(HTTP_AUTHORIZATION="Bearer rl_not-a-token"), 401, "auth.required")]:
+        response = client.post(url, {**form, "file": _file(big)})
+        assert (response.status_code, response.json()["error"]["code"]) == (status, error)
+        assert not response.wsgi_request._read_started
+    response = client_for(author).post(url, {**form, "file": _file(big)})
+    assert response.status_code == 200, response.content
+    assert response.json()["created"] == 2 and QuestionContent.objects.count() == 2
+
+
 def test_import_report_and_export_through_the_api(building, author, reviewer_a):
     lead_host = building.hosts.order_by("position").first().organization
     response = client_for(author).post(f"{API}/libraries/{building.pk}/questions/import", {
@@ -241,3 +263,20 @@ def test_the_excel_template_imports_back(building, author):
     assert response.status_code == 200 and report["failed"] == 0, report
     assert {Resource.objects.get(pk=i["question_id"]).latest_version.question.qtype for i in report["items"]} == set(
         QuestionType.values)
+
+
+def test_a_patch_keeps_points_of_a_shared_name_and_a_title_made_from_the_stem_follows_it(building, author, points):
+    """Two points may share a name under different parents; the title nobody typed is the stem's beginning."""
+    second = KnowledgePoint.objects.create(library=building, parent=points["coords"], name="对刀", position=0)
+    resource = create(building, author, knowledge_points=[second.pk]).version.resource
+    url = f"{API}/questions/{resource.pk}"
+    response = patch(client_for(author), url, {"difficulty": "advanced"})
+    assert response.status_code == 200, response.content
+    version = Resource.objects.get(pk=resource.pk).latest_version
+    assert list(version.knowledge_points.all()) == [second]
+    assert patch(client_for(author), url, {"stem": "数控车床回参考点的目的是什么？"}).status_code == 200
+    version = Resource.objects.get(pk=resource.pk).latest_version
+    assert version.title == "数控车床回参考点的目的是什么？"
+    assert patch(client_for(author), url, {"title": "回参考点"}).status_code == 200
+    assert patch(client_for(author), url, {"stem": "回参考点的作用？"}).status_code == 200
+    assert Resource.objects.get(pk=resource.pk).latest_version.title == "回参考点"  # the author's own title stays
