@@ -65,8 +65,7 @@ def _library(request, library_id: int):
 
 
 def _question(request, question_id: int) -> Resource:
-    resource = (resource_policies.visible_resources(request.user)
-                .filter(pk=question_id, latest_version__resource_type=ResourceVersion.Type.QUESTION)
+    resource = (policies.visible_questions(request.user).filter(pk=question_id)
                 .select_related("library", "published_version", "latest_version").first())
     if resource is None:
         raise NotFound(_("No such question."), code="question.not_found")
@@ -105,14 +104,11 @@ def _detail(request, resource: Resource) -> dict:
                                  "knowledge_points").get(pk=version.pk))
     content = version.question
     answers = policies.can_see_answers(user, resource)
-    options = list(content.options or [])
-    if content.qtype == QuestionType.ORDERING and not answers:
-        options = [options[i] for i in services.learner_order(options)]
-    matches = list(content.answer or []) if content.qtype == QuestionType.MATCHING else []
+    options, matches = services.as_shown(content, show_answers=answers)
     versions = resource_policies.visible_versions(user, resource).select_related("created_by").order_by("-number")
     data = _summary(resource, version)
     data.update({
-        "stem": content.stem, "options": options, "matches": [matches[i] for i in services.learner_order(matches)],
+        "stem": content.stem, "options": options, "matches": matches,
         "blanks": interchange.blank_count(content.stem) if content.qtype == QuestionType.FILL_BLANK else 0,
         "knowledge_points": [{"id": p.pk, "name": p.name, "kind": p.kind} for p in version.knowledge_points.all()],
         "answers_shown": answers,

@@ -30,14 +30,12 @@ def _library_id(target) -> int:
     raise TypeError(f"a library, question or question resource, not {type(target).__name__}")
 
 
-def visible_questions(user, library: Library) -> QuerySet:
-    """The library's questions (Resources) the user may see; every list, count, search and export uses it."""
-    return resource_policies.visible_resources(user).filter(
-        library=library, latest_version__resource_type=ResourceVersion.Type.QUESTION)
-
-
-def can_view(user, resource: Resource) -> bool:
-    return visible_questions(user, resource.library).filter(pk=resource.pk).exists()
+def visible_questions(user, library: Library | None = None) -> QuerySet:
+    """The questions (Resources) the user may see, of `library` or of all libraries; every page, list, count, search
+    and export uses it."""
+    questions = resource_policies.visible_resources(user).filter(
+        latest_version__resource_type=ResourceVersion.Type.QUESTION)
+    return questions if library is None else questions.filter(library=library)
 
 
 def can_view_drafts(user, library: Library) -> bool:

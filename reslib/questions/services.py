@@ -92,6 +92,16 @@ def learner_order(items: list[str]) -> list[int]:
                   key=lambda i: hmac.new(key, f"{i}:{items[i]}".encode(), hashlib.sha256).hexdigest())
 
 
+def as_shown(content: QuestionContent, *, show_answers: bool) -> tuple[list[str], list[str]]:
+    """(options, matches) as a reader sees them: ordering items in the mixed order unless the reader sees answers,
+    the matches of a matching question always mixed (with answers, the pairs are shown beside them)."""
+    options = list(content.options or [])
+    if content.qtype == QT.ORDERING and not show_answers:
+        options = [options[i] for i in learner_order(options)]
+    matches = list(content.answer or []) if content.qtype == QT.MATCHING else []
+    return options, [matches[i] for i in learner_order(matches)]
+
+
 def plain_text(data: QuestionData) -> str:
     """The stem and what a learner sees of the choices, never the answer or analysis: the version's description,
     which the machine pre-review checks and the search index reads."""

@@ -44,8 +44,7 @@ def _library(request, library_id) -> Library:
 
 def _question(request, pk) -> Resource:
     return get_object_or_404(
-        resource_policies.visible_resources(request.user)
-        .filter(latest_version__resource_type=QUESTION)
+        policies.visible_questions(request.user)
         .select_related("library", "published_version__question", "latest_version__question"),
         pk=pk)
 

@@ -342,9 +342,8 @@ def test_a_learner_answers_every_type_and_objective_ones_are_graded(building, co
     paper = open_paper_with(building, composer, [bank[t] for t in T.values], score="4")
     attempt, created = papers.start_attempt(paper, by=learner)
     assert created and attempt.number == 1
-    items = {i.question.qtype: i.pk for i in paper.items.select_related("question")}
-    papers.save_answers(attempt, right_responses(attempt, {i.question.qtype: i for i in paper.items.all()}),
-                        by=learner)
+    items = {i.question.qtype: i for i in paper.items.select_related("question")}
+    papers.save_answers(attempt, right_responses(attempt, items), by=learner)
     again, created = papers.start_attempt(paper, by=learner)
     assert (again.pk, created) == (attempt.pk, False)
     attempt = papers.submit_attempt(attempt, by=learner)

@@ -15,21 +15,20 @@ def body(content: QuestionContent, *, show_answers: bool) -> dict:
     answer, so those who do not see answers get them in a fixed mixed order."""
     options = list(content.options or [])
     answer = content.answer
+    shown, matches = services.as_shown(content, show_answers=show_answers)
     choices = []
     if content.qtype in (QT.SINGLE_CHOICE, QT.MULTIPLE_CHOICE):
         correct = {answer} if content.qtype == QT.SINGLE_CHOICE else set(answer or [])
         choices = [{"letter": chr(ord("A") + i), "text": t, "correct": show_answers and i in correct}
                    for i, t in enumerate(options)]
-    order = options if show_answers else [options[i] for i in services.learner_order(options)]
-    matches = list(answer or []) if content.qtype == QT.MATCHING else []
     return {
         "question": content,
         "qtype_label": QT(content.qtype).label,
         "show_answers": show_answers,
         "choices": choices,
-        "items": order if content.qtype == QT.ORDERING else options,
-        "matches": [matches[i] for i in services.learner_order(matches)],
-        "pairs": list(zip(options, matches)) if show_answers else [],
+        "items": shown,
+        "matches": matches,
+        "pairs": list(zip(options, answer or [])) if show_answers and content.qtype == QT.MATCHING else [],
         "blanks": interchange.blank_count(content.stem) if content.qtype == QT.FILL_BLANK else 0,
         "accepted": answer if show_answers and content.qtype == QT.FILL_BLANK else [],
         "true_false": answer if show_answers and content.qtype == QT.TRUE_FALSE else None,
