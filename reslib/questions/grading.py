@@ -28,12 +28,13 @@ def fold(text) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
 
-def _is_index(value) -> bool:
+def is_int(value) -> bool:
+    """An int that is not a bool (JSON true would otherwise pass as 1)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _multiple(answer: list[int], response) -> Fraction:
-    if not isinstance(response, list) or not all(_is_index(i) for i in response):
+    if not isinstance(response, list) or not all(is_int(i) for i in response):
         return Fraction(0)
     chosen, correct = set(response), set(answer)
     if chosen == correct:
@@ -55,7 +56,7 @@ def grade(qtype: str, options: list, answer, response) -> Fraction | None:
     if qtype in MANUAL_TYPES:
         return None
     if qtype == QuestionType.SINGLE_CHOICE:
-        return Fraction(int(_is_index(response) and response == answer))
+        return Fraction(int(is_int(response) and response == answer))
     if qtype == QuestionType.MULTIPLE_CHOICE:
         return _multiple(answer, response)
     if qtype == QuestionType.TRUE_FALSE:

@@ -136,7 +136,7 @@ def _data(payload: PaperIn) -> papers.PaperData:
 def list_papers(request, library_id: int, state: str = ""):
     """Composers see every paper; everyone else the open and closed ones. Filter: `state` (draft/open/closed)."""
     library = _library(request, library_id)
-    qs = paper_policies.visible_papers(request.user, library).select_related("library", "created_by")
+    qs = papers.with_totals(paper_policies.visible_papers(request.user, library).select_related("library", "created_by"))
     if state:
         qs = qs.filter(state=state)
     return _PaperList(request, qs.order_by("-created_at", "-id"))

@@ -1,9 +1,10 @@
 """Who may compose, open, close and grade papers, who may answer them and who sees which results.
 
 Composers are the library's lead and builders (the roles that edit its resources) while the library takes
-resources, and the paper's creator. Everyone who is signed in and may see the library answers its open papers.
-A learner sees only their own attempts; answers and analysis reach a learner after submission, and only when the
-paper shows them (paper.show_answers). Shared by the pages and the API.
+resources, and the paper's creator while they are in the library's team. Everyone who is signed in and may see the
+library answers its open papers. A learner sees only their own attempts; answers and analysis reach a learner only
+when the paper shows them (paper.show_answers), and only once they can no longer use them: when the paper is closed
+or their last allowed attempt is submitted. Shared by the pages and the API.
 """
 
 from django.db.models import Q, QuerySet
@@ -26,12 +27,13 @@ def can_compose(user, library: Library) -> bool:
 
 def can_manage(user, paper: Paper) -> bool:
     """Edit, compose, open, close, grade and see every result of a paper: the library's composers and the paper's
-    creator (who keeps their paper while they may still see the library)."""
+    creator while in the library's team (after the build period, when nobody composes any more). Someone who left
+    the team no longer sees learners' names and responses."""
     if not _signed_in(user):
         return False
     if can_compose(user, paper.library):
         return True
-    return paper.created_by_id == user.pk and library_policies.can_view(user, paper.library)
+    return paper.created_by_id == user.pk and library_policies.is_member(user, paper.library)
 
 
 def can_grade(user, paper: Paper) -> bool:
@@ -80,5 +82,10 @@ def shows_answers(user, attempt: Attempt) -> bool:
     """The reference answers, the analysis and per-question scores beside a learner's responses."""
     if can_manage(user, attempt.paper):
         return True
-    return (attempt.user_id == getattr(user, "pk", None) and attempt.state != Attempt.State.IN_PROGRESS
-            and attempt.paper.show_answers)
+    paper = attempt.paper
+    if not (attempt.user_id == getattr(user, "pk", None) and attempt.state != Attempt.State.IN_PROGRESS
+            and paper.show_answers):
+        return False
+    # With attempts left, the answers would serve the next attempt.
+    return (paper.state == Paper.State.CLOSED
+            or Attempt.objects.filter(paper=paper, user_id=attempt.user_id).count() >= paper.max_attempts)

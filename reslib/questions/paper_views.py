@@ -471,7 +471,6 @@ def results_page(request, pk):
     data = papers.results(paper)
     return render(request, "questions/papers/results.html", {
         "paper": paper, "library": paper.library, "data": data,
-        "attempts": paper.attempts.select_related("user").order_by("-started_at", "-id")[:200],
     })
 
 

@@ -25,7 +25,7 @@ from fractions import Fraction
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +37,7 @@ from reslib.libraries.models import Library
 from reslib.resources.models import KnowledgePoint, Resource, ResourceVersion
 
 from . import grading, paper_policies
+from .grading import is_int
 from .interchange import DIFFICULTIES, blank_count
 from .models import Attempt, AttemptAnswer, Paper, PaperQuestion, QuestionContent, QuestionType
 
@@ -118,18 +119,14 @@ def _validate(data: PaperData) -> FieldErrors:
         errors.add("instructions", "paper.instructions_too_long",
                    _("The instructions may have at most %(max)d characters.") % {"max": MAX_INSTRUCTIONS})
     limit = data.time_limit_minutes
-    if limit is not None and (not _is_int(limit) or not 1 <= limit <= MAX_TIME_LIMIT):
+    if limit is not None and (not is_int(limit) or not 1 <= limit <= MAX_TIME_LIMIT):
         errors.add("time_limit_minutes", "paper.time_limit_invalid",
                    _("The time limit must be from 1 to %(max)d minutes, or empty for none.")
                    % {"max": MAX_TIME_LIMIT})
-    if not _is_int(data.max_attempts) or not 1 <= data.max_attempts <= MAX_ATTEMPTS:
+    if not is_int(data.max_attempts) or not 1 <= data.max_attempts <= MAX_ATTEMPTS:
         errors.add("max_attempts", "paper.max_attempts_invalid",
                    _("A learner may be allowed 1 to %(max)d attempts.") % {"max": MAX_ATTEMPTS})
     return errors
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _apply(paper: Paper, data: PaperData) -> None:
@@ -355,13 +352,13 @@ def parse_rules(library: Library, rules) -> list[Rule]:
         difficulty, count = raw.get("difficulty") or "", raw.get("count")
         if qtype not in QuestionType.values:
             errors.add(f"{where}.qtype", "paper.rule_type_invalid", _("Choose a question type."))
-        if point is not None and (not _is_int(point) or point not in point_ids):
+        if point is not None and (not is_int(point) or point not in point_ids):
             errors.add(f"{where}.knowledge_point", "paper.rule_point_invalid",
                        _("Choose a knowledge point of this library, or none."))
         if difficulty not in DIFFICULTIES:
             errors.add(f"{where}.difficulty", "paper.rule_difficulty_invalid",
                        _("Choose a difficulty from the list."))
-        if not _is_int(count) or not 1 <= count <= MAX_ITEMS:
+        if not is_int(count) or not 1 <= count <= MAX_ITEMS:
             errors.add(f"{where}.count", "paper.rule_count_invalid",
                        _("The number of questions must be from 1 to %(max)d.") % {"max": MAX_ITEMS})
         try:
@@ -554,6 +551,9 @@ def start_attempt(paper: Paper, *, by) -> tuple[Attempt, bool]:
             raise _not_open(paper)
         raise PermissionDenied(_("Please log in to answer this paper."), code="paper.answer_denied")
     with transaction.atomic():
+        paper = _locked(paper)  # a paper being closed right now takes no new attempt
+        if paper.state != PS.OPEN:
+            raise _not_open(paper)
         current = paper.attempts.select_for_update().filter(user=by, state=AS.IN_PROGRESS).first()
         if current is not None:
             if not _overdue(current, paper):
@@ -591,9 +591,9 @@ def _response_ok(question: QuestionContent, response) -> bool:
         return True
     qtype, n = question.qtype, len(question.options)
     if qtype == QuestionType.SINGLE_CHOICE:
-        return _is_int(response) and 0 <= response < n
+        return is_int(response) and 0 <= response < n
     if qtype == QuestionType.MULTIPLE_CHOICE:
-        return (isinstance(response, list) and all(_is_int(i) and 0 <= i < n for i in response)
+        return (isinstance(response, list) and all(is_int(i) and 0 <= i < n for i in response)
                 and len(set(response)) == len(response))
     if qtype == QuestionType.TRUE_FALSE:
         return isinstance(response, bool)
@@ -605,7 +605,7 @@ def _response_ok(question: QuestionContent, response) -> bool:
     if qtype == QuestionType.MATCHING:
         return isinstance(response, list) and len(response) <= n and all(isinstance(s, str) for s in response)
     if qtype == QuestionType.ORDERING:
-        return (isinstance(response, list) and all(_is_int(i) for i in response)
+        return (isinstance(response, list) and all(is_int(i) for i in response)
                 and sorted(response) == list(range(n)))
     return False
 
@@ -697,10 +697,16 @@ def submit_attempt(attempt: Attempt, *, by) -> Attempt:
 
 
 def submit_if_overdue(attempt: Attempt, *, by) -> Attempt:
-    """A learner coming back to an attempt whose time ran out finds it submitted."""
+    """A learner coming back to an attempt whose time ran out finds it submitted (also when another request, a second
+    tab, has just submitted it)."""
     if attempt.state != AS.IN_PROGRESS or not _overdue(attempt, attempt.paper):
         return attempt
-    return submit_attempt(attempt, by=by)
+    _own_attempt_required(by, attempt)
+    with transaction.atomic():
+        attempt = _locked_attempt(attempt)
+        if attempt.state == AS.IN_PROGRESS:
+            _submit(attempt, attempt.paper, by=by, reason="time limit")
+    return attempt
 
 
 def grade_answer(answer: AttemptAnswer, score, *, by, comment: str = "") -> AttemptAnswer:
@@ -799,20 +805,27 @@ def presented(item: PaperQuestion, attempt: Attempt | None) -> dict:
     return data
 
 
+WITHHELD_NOTICE = _("This question was restricted by the platform and is no longer shown.")
+
+
 def attempt_sheet(attempt: Attempt, *, show_answers: bool) -> list[dict]:
     """Each item as presented, with the learner's response; with `show_answers` also the earned score, the
     teacher's comment, the reference answer and the analysis. Two queries whatever the paper's length."""
     answers = {a.item_id: a for a in attempt.answers.all()}
+    withheld = {item.pk for item in unavailable_items(attempt.paper)}
     rows = []
     for item in attempt.paper.items.select_related("question").order_by("position"):
         row = presented(item, attempt)
+        row["withheld"] = item.pk in withheld
+        if row["withheld"]:  # restricted, blocked or withdrawn since the paper was composed: shown to nobody
+            row.update(stem=str(WITHHELD_NOTICE), options=[], matches=[], blanks=0)
         answer = answers.get(item.pk)
         row["response"] = answer.response if answer else None
         slots = ordering_slots(attempt, item) if item.question.qtype == QuestionType.ORDERING else None
         if slots is not None:
             row["response"] = _shown_order(row["response"], slots)
         row.update(earned=None, comment="", answer=None, analysis="")
-        if show_answers:
+        if show_answers and not row["withheld"]:
             question = item.question
             row.update(earned=answer.score if answer else None, comment=answer.comment if answer else "",
                        answer=question.answer, analysis=question.analysis)
@@ -837,9 +850,16 @@ def candidates(library: Library, *, qtype: str = "", difficulty: str = "", knowl
     return qs.order_by("-version_id")
 
 
+def with_totals(papers):
+    """Papers with their number of items and total score, for lists (one query for the page, not one per paper)."""
+    return papers.annotate(item_count=Count("items"), total_score=Sum("items__score"))
+
+
 def paper_totals(paper: Paper) -> tuple[int, Decimal]:
+    if hasattr(paper, "item_count"):  # from with_totals
+        return paper.item_count, Decimal(paper.total_score or 0).quantize(TENTH)
     scores = list(paper.items.values_list("score", flat=True))
-    return len(scores), sum(scores, Decimal(0))
+    return len(scores), sum(scores, Decimal(0)).quantize(TENTH)
 
 
 # --- results ------------------------------------------------------------------------------------------------------
@@ -863,7 +883,6 @@ class ItemResult:
     qtype: str
     stem: str
     score: Decimal
-    answered: int
     mean: Decimal | None
     difficulty: Decimal | None
     discrimination: Decimal | None
@@ -884,7 +903,11 @@ class Results:
 
 
 def _ratio(total: Decimal, count: int, full: Decimal) -> Decimal:
-    return (total / count / full).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return total / count / full
+
+
+def _index(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 def results(paper: Paper) -> Results:
@@ -924,12 +947,13 @@ def results(paper: Paper) -> Results:
         mean = (sum(item_scores, Decimal(0)) / n).quantize(TENTH, ROUND_HALF_UP) if n else None
         difficulty = discrimination = None
         if enough:
-            difficulty = _ratio(sum(item_scores, Decimal(0)), n, item.score)
+            difficulty = _index(_ratio(sum(item_scores, Decimal(0)), n, item.score))
             high = sum((scores.get((a.pk, item.pk), Decimal(0)) for a in upper), Decimal(0))
             low = sum((scores.get((a.pk, item.pk), Decimal(0)) for a in lower), Decimal(0))
-            discrimination = _ratio(high, group, item.score) - _ratio(low, group, item.score)
+            # rounded once, after the difference
+            discrimination = _index(_ratio(high, group, item.score) - _ratio(low, group, item.score))
         rows.append(ItemResult(item_id=item.pk, position=item.position, qtype=item.question.qtype,
-                               stem=item.question.stem, score=item.score, answered=n, mean=mean,
+                               stem=item.question.stem, score=item.score, mean=mean,
                                difficulty=difficulty, discrimination=discrimination))
     return Results(total=total, learners=learners, items=rows, analysed=n, enough_data=enough)
 

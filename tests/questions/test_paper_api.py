@@ -211,3 +211,22 @@ def test_grading_and_results_are_for_teachers(building, composer, bank, learner,
     assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxmlformats")
     book = load_workbook(io.BytesIO(response.content))
     assert book.worksheets[0].max_row == 3
+
+
+def test_the_paper_list_costs_the_same_queries_for_one_paper_or_many(building, composer, bank):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client_for(composer).get(f"{API}/libraries/{building.pk}/papers")
+        assert response.status_code == 200
+        return len(captured)
+
+    paper_with(building, composer, [bank[T.SINGLE_CHOICE], bank[T.TRUE_FALSE]])
+    one = queries()
+    for _ in range(5):
+        paper_with(building, composer, [bank[T.MATCHING]])
+    assert queries() == one
+    listed = client_for(composer).get(f"{API}/libraries/{building.pk}/papers").json()["items"]
+    assert sorted((p["item_count"], p["total_score"]) for p in listed)[-1] == (2, "4.0")

@@ -28,7 +28,7 @@ def _paper():
     composer = factories.user("composer", org=lead.organization)
     add_team_member(library, by=lead, user=composer, role=TeamMember.Role.BUILDER)
     paper = papers.create_paper(library, papers.PaperData(
-        title="数控车床编程单元测验", instructions="请独立完成，共 7 题。", time_limit_minutes=30, max_attempts=2),
+        title="数控车床编程单元测验", instructions="请独立完成，共 7 题。", time_limit_minutes=30, max_attempts=1),
         by=composer)
     for qtype in TYPES:
         question = published_question(library, lead, qtype)

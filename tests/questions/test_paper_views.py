@@ -176,3 +176,17 @@ def test_a_learner_sees_the_paper_and_a_closed_one_refuses_new_attempts(building
 def test_the_library_page_links_to_its_papers(building, learner):
     page = client_for(learner).get(reverse("libraries:detail", args=[building.pk])).content.decode()
     assert reverse("questions:paper_list", args=[building.pk]) in page and "试卷" in page
+
+
+def test_the_answering_page_shows_a_blocked_question_as_withheld(building, composer, bank, learner):
+    from reslib.resources.models import Resource
+
+    paper = open_paper_with(building, composer, [bank[T.SINGLE_CHOICE], bank[T.SHORT_ANSWER]])
+    client = client_for(learner)
+    client.post(reverse("questions:paper_start", args=[paper.pk]))
+    attempt = Attempt.objects.get()
+    Resource.objects.filter(pk=bank[T.SHORT_ANSWER].version.resource_id).update(
+        moderation_state=Resource.Moderation.BLOCKED)
+    page = client.get(reverse("questions:attempt", args=[attempt.pk])).content.decode()
+    assert "该题已被平台限制，不再显示。" in page and bank[T.SHORT_ANSWER].stem not in page
+    assert "<textarea" not in page and bank[T.SINGLE_CHOICE].stem in page

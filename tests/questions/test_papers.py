@@ -338,6 +338,26 @@ def test_what_a_learner_sees_of_an_ordering_item_does_not_give_the_order_away(bu
     assert [papers.ordering_slots(a, item) for a in attempts] != slots
 
 
+def test_no_attempt_starts_on_a_paper_closed_meanwhile(building, composer, bank, learner):
+    paper = open_paper_with(building, composer, [bank[T.SINGLE_CHOICE]])
+    stale = Paper.objects.get(pk=paper.pk)  # read by a request before the teacher closed the paper
+    papers.close_paper(paper, by=composer)
+    with pytest.raises(Conflict) as refused:
+        papers.start_attempt(stale, by=learner)
+    assert refused.value.code == "paper.not_open" and not Attempt.objects.exists()
+
+
+def test_coming_back_to_an_attempt_a_second_tab_just_submitted_is_no_error(building, composer, bank, learner):
+    paper = open_paper_with(building, composer, [bank[T.SINGLE_CHOICE]], time_limit_minutes=1)
+    attempt, _ = papers.start_attempt(paper, by=learner)
+    Attempt.objects.filter(pk=attempt.pk).update(started_at=timezone.now() - timezone.timedelta(minutes=5))
+    stale = Attempt.objects.select_related("paper").get(pk=attempt.pk)
+    papers.submit_if_overdue(Attempt.objects.select_related("paper").get(pk=attempt.pk), by=learner)  # tab one
+    seen = papers.submit_if_overdue(stale, by=learner)  # tab two, with the attempt it read before
+    assert seen.state != Attempt.State.IN_PROGRESS
+    assert AuditEntry.objects.filter(action="attempt.submit").count() == 1
+
+
 def test_a_learner_answers_every_type_and_objective_ones_are_graded(building, composer, bank, learner):
     paper = open_paper_with(building, composer, [bank[t] for t in T.values], score="4")
     attempt, created = papers.start_attempt(paper, by=learner)
@@ -547,6 +567,23 @@ def test_results_say_not_enough_data_with_one_learner(building, composer, bank, 
     assert data.items[0].mean == Decimal("2.0")
 
 
+def test_discrimination_is_rounded_once_after_the_difference(building, composer, bank, lead):
+    """11 learners → groups of round(0.27 × 11) = 3. The measured item: 2 of 3 right in the upper group, 1 of 3 in the
+    lower: D = 2/3 − 1/3 = 0.333… → 0.33 (rounding each P first would give 0.67 − 0.33 = 0.34)."""
+    judged = [published_question(building, lead, T.TRUE_FALSE, stem=f"判断题 {i}。") for i in range(3)]
+    paper = open_paper_with(building, composer, [bank[T.SINGLE_CHOICE], *judged])
+    learners = [factories.user(f"stu{i}") for i in range(11)]
+    right, wrong = 1, 0
+    rows = ([[right, True, True, True]] * 2 + [[wrong, True, True, True]]  # upper: 8, 8, 6
+            + [[wrong, True, True, False]] * 5  # middle: 4
+            + [[right, False, False, False], [wrong, True, False, False], [wrong, False, False, False]])  # 2, 2, 0
+    for user, responses in zip(learners, rows):
+        _answer_all(paper, user, responses)
+    measured = papers.results(paper).items[0]
+    assert measured.discrimination == Decimal("0.33")
+    assert measured.difficulty == Decimal("0.27")  # 3 of 11 right
+
+
 def test_results_give_best_and_last_scores_and_the_item_indices(building, composer, bank):
     paper = open_paper_with(building, composer, [bank[T.SINGLE_CHOICE], bank[T.TRUE_FALSE]], max_attempts=2)
     learners = [factories.user(f"stu{i}") for i in range(4)]
@@ -588,3 +625,15 @@ def test_the_export_has_chinese_headers_and_keeps_formulas_out(building, compose
 def test_items_keep_their_version_when_the_question_changes(building, composer, bank):
     paper = paper_with(building, composer, [bank[T.SINGLE_CHOICE]])
     assert PaperQuestion.objects.get(paper=paper).question_id == bank[T.SINGLE_CHOICE].version_id
+
+
+def test_a_question_blocked_during_an_attempt_is_no_longer_shown(building, composer, bank, learner):
+    paper = open_paper_with(building, composer, [bank[T.SINGLE_CHOICE], bank[T.SHORT_ANSWER]])
+    attempt, _ = papers.start_attempt(paper, by=learner)
+    blocked = bank[T.SHORT_ANSWER]
+    Resource.objects.filter(pk=blocked.version.resource_id).update(moderation_state=Resource.Moderation.BLOCKED)
+    for show_answers in (False, True):
+        row = papers.attempt_sheet(attempt, show_answers=show_answers)[1]
+        assert row["withheld"] and blocked.stem not in row["stem"] and "不再显示" in row["stem"]
+        assert row["answer"] is None and row["analysis"] == ""
+    assert not papers.attempt_sheet(attempt, show_answers=True)[0]["withheld"]
