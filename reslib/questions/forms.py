@@ -2,7 +2,7 @@
 the services (interchange.problems() and the resources' rights rules), whose errors are put beside the fields.
 
 The type-dependent parts of the question form are rows of same-named inputs: choices (`option` with the `correct`
-marker holding the row number), blanks (`blank`, accepted answers separated by | or ；), matching pairs (`pair_left`
+marker holding the row number), blanks (`blank`, accepted answers separated by | or ｜), matching pairs (`pair_left`
 / `pair_right`) and ordering items (`order_item`, in the correct order). Only the part of the chosen type is read.
 """
 
@@ -25,7 +25,7 @@ from .services import Attribution, available_formats
 V = ResourceVersion
 QT = QuestionType
 MAX_ROWS = 25
-ACCEPTED_SPLIT = re.compile(r"\s*[|｜;；]\s*")
+ACCEPTED_SPLIT = re.compile(r"\s*[|｜]\s*")  # only what the help text names: answers may hold ；
 DIFFICULTY_CHOICES = [("", _("Not stated"))] + list(V.Difficulty.choices)
 STATE_CHOICES = [("", _("All states"))] + [(s.value, s.label) for s in (V.State.DRAFT, V.State.IN_REVIEW,
                                                                          V.State.PUBLISHED, V.State.REJECTED)]

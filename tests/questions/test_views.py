@@ -71,6 +71,16 @@ def test_each_type_is_written_through_the_form(building, author, points, qtype):
     assert content.version.difficulty == "basic" and content.version.authors.get().name == "王建国"
 
 
+def test_accepted_answers_holding_a_semicolon_survive_the_form(building, author):
+    url = reverse("questions:create", args=[building.pk])
+    data = form_data(building, "fill_blank", stem="螺纹标记___表示细牙螺纹。", blank=["M20×1.5；左旋 | M20×1.5-LH"])
+    assert client_for(author).post(url, data).status_code == 302
+    content = QuestionContent.objects.get()
+    assert content.answer == [["M20×1.5；左旋", "M20×1.5-LH"]]
+    edit = client_for(author).get(reverse("questions:edit", args=[content.version.resource_id])).content.decode()
+    assert "M20×1.5；左旋 | M20×1.5-LH" in edit  # shown back as written, so saving again keeps it
+
+
 def test_the_form_page_offers_every_type_part(building, author):
     response = client_for(author).get(reverse("questions:create", args=[building.pk]))
     html = response.content.decode()

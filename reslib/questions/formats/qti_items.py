@@ -415,7 +415,11 @@ class _Reader:
         ids = [i for i, _ in choices]
         correct = [ids.index(c) for c in self.correct(identifier) if c in ids]
         texts = tuple(t.casefold() for _, t in choices)
-        if len(choices) == 2 and ({i.upper() for i in ids} == {TRUE_ID, FALSE_ID} or texts in TRUE_FALSE_TEXTS):
+        # ResLib writes true/false as TRUE/FALSE and choices as C1, C2 …: a single choice of 是 / 否 stays one. The
+        # texts decide only for other tools' items.
+        written_here = ids == [f"C{i + 1}" for i in range(len(ids))]
+        if len(choices) == 2 and ({i.upper() for i in ids} == {TRUE_ID, FALSE_ID}
+                                  or (texts in TRUE_FALSE_TEXTS and not written_here)):
             true_index = ([i.upper() for i in ids].index(TRUE_ID) if {i.upper() for i in ids} == {TRUE_ID, FALSE_ID}
                           else 0)
             answer = correct[0] == true_index if len(correct) == 1 else None

@@ -70,6 +70,13 @@ def test_round_trip_of_several_blanks_a_shared_match_and_no_metadata(fmt):
     assert parsed[0].data.title == ""  # the title written for want of one (the stem's start) is not read as a title
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_single_choice_of_yes_and_no_stays_a_single_choice(fmt):
+    question = QuestionData(T.SINGLE_CHOICE, "数控机床开机后是否需要回参考点？", ["是", "否"], 0)
+    [item] = qti.parse(qti.serialize([question], fmt), fmt)
+    assert item.data == normalised(question)
+
+
 @pytest.mark.parametrize("fmt", WITH_XSD)
 def test_every_exported_item_validates_against_the_official_xsd(fmt):
     data = qti.serialize([full(t) for t in T.values], fmt)
