@@ -514,8 +514,9 @@ def close_paper(paper: Paper, *, by) -> Paper:
     with transaction.atomic():
         paper = _locked(paper)
         transition = PAPER_LIFECYCLE.transition_for("close", PS(paper.state))
+        items = list(paper.items.select_related("question"))
         for attempt in paper.attempts.filter(state=AS.IN_PROGRESS).select_for_update():
-            _submit(attempt, paper, by=by, reason="paper closed")
+            _submit(attempt, paper, by=by, reason="paper closed", items=items)
         before = audit.snapshot(paper, SNAPSHOT_FIELDS)
         paper.state = transition.target
         paper.closed_at = timezone.now()
@@ -658,13 +659,23 @@ def earned(item_score: Decimal, share: Fraction) -> Decimal:
     return (item_score * Decimal(share.numerator) / Decimal(share.denominator)).quantize(TENTH, ROUND_HALF_UP)
 
 
-def _submit(attempt: Attempt, paper: Paper, *, by, reason: str = "") -> None:
-    """Grade what can be graded and set the state (inside the caller's transaction, the attempt locked)."""
+def _submit(attempt: Attempt, paper: Paper, *, by, reason: str = "", items: list | None = None) -> None:
+    """Grade what can be graded and set the state (inside the caller's transaction, the attempt locked). `items`: the
+    paper's items with their questions, when the caller submits many attempts (closing the paper) and read them once.
+    """
+    items = items if items is not None else list(paper.items.select_related("question"))
     answers = {a.item_id: a for a in attempt.answers.all()}
     pending = False
     total = Decimal(0)
-    for item in paper.items.select_related("question"):
-        answer = answers.get(item.pk) or AttemptAnswer(attempt=attempt, item=item, response=None)
+    now = timezone.now()
+    new, changed = [], []
+    for item in items:
+        answer = answers.get(item.pk)
+        if answer is None:
+            answer = AttemptAnswer(attempt=attempt, item=item, response=None)
+            new.append(answer)
+        else:
+            changed.append(answer)
         question = item.question
         share = grading.grade(question.qtype, question.options, question.answer, answer.response)
         if share is None and _blank(answer.response):
@@ -675,8 +686,9 @@ def _submit(attempt: Attempt, paper: Paper, *, by, reason: str = "") -> None:
         else:
             answer.score = earned(item.score, share)
             total += answer.score
-        answer.save()
-    now = timezone.now()
+        answer.updated_at = now
+    AttemptAnswer.objects.bulk_create(new)
+    AttemptAnswer.objects.bulk_update(changed, ["score", "updated_at"])
     attempt.submitted_at = now
     attempt.state = AS.SUBMITTED if pending else AS.GRADED
     attempt.score = None if pending else total

@@ -637,3 +637,22 @@ def test_a_question_blocked_during_an_attempt_is_no_longer_shown(building, compo
         assert row["withheld"] and blocked.stem not in row["stem"] and "不再显示" in row["stem"]
         assert row["answer"] is None and row["analysis"] == ""
     assert not papers.attempt_sheet(attempt, show_answers=True)[0]["withheld"]
+
+
+def test_closing_writes_each_attempts_answers_at_once_whatever_the_papers_length(building, composer, bank):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    learners = [factories.user(f"stu{i}") for i in range(3)]
+
+    def queries_to_close(questions) -> int:
+        paper = open_paper_with(building, composer, questions)
+        for learner in learners:
+            papers.start_attempt(paper, by=learner)
+        with CaptureQueriesContext(connection) as captured:
+            papers.close_paper(paper, by=composer)
+        assert not paper.attempts.filter(state=Attempt.State.IN_PROGRESS).exists()
+        assert AttemptAnswer.objects.filter(attempt__paper=paper).count() == len(learners) * len(questions)
+        return len(captured)
+
+    assert queries_to_close([bank[T.SINGLE_CHOICE], bank[T.TRUE_FALSE]]) == queries_to_close(list(bank.values()))
