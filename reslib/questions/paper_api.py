@@ -139,14 +139,14 @@ def list_papers(request, library_id: int, state: str = ""):
     qs = papers.with_totals(paper_policies.visible_papers(request.user, library).select_related("library", "created_by"))
     if state:
         qs = qs.filter(state=state)
-    return _PaperList(request, qs.order_by("-created_at", "-id"))
+    return _Mapped(qs.order_by("-created_at", "-id"), lambda paper: _paper_out(request, paper))
 
 
-class _PaperList:
-    """A lazily sliced queryset rendered row by row (keeps the paginator's LIMIT/OFFSET)."""
+class _Mapped:
+    """A queryset the paginator slices (keeping its LIMIT/OFFSET), each row of the page turned into output by `out`."""
 
-    def __init__(self, request, qs):
-        self.request, self.qs = request, qs
+    def __init__(self, qs, out):
+        self.qs, self.out = qs, out
 
     def count(self):
         return self.qs.count()
@@ -155,7 +155,7 @@ class _PaperList:
         return self.count()
 
     def __getitem__(self, item):
-        return [_paper_out(self.request, p) for p in self.qs[item]]
+        return [self.out(row) for row in self.qs[item]]
 
 
 @router.post("/libraries/{library_id}/papers", auth=LOGGED_IN, response={201: PaperDetailOut, **COMMON_ERRORS},
@@ -202,23 +202,12 @@ def list_candidates(request, paper_id: int, qtype: str = "", difficulty: str = "
                                code="paper.manage_denied")
     qs = papers.candidates(paper.library, qtype=qtype, difficulty=difficulty, knowledge_point=knowledge_point,
                            text=q)
-    return _CandidateList(qs)
+    return _Mapped(qs, _candidate_out)
 
 
-class _CandidateList:
-    def __init__(self, qs):
-        self.qs = qs
-
-    def count(self):
-        return self.qs.count()
-
-    def __len__(self):  # pragma: no cover - the paginator uses count()
-        return self.count()
-
-    def __getitem__(self, item):
-        return [{"question_id": c.version.resource_id, "version": c.version.number, "qtype": c.qtype,
-                 "type_label": str(QuestionType(c.qtype).label), "stem": c.stem,
-                 "difficulty": c.version.difficulty} for c in self.qs[item]]
+def _candidate_out(c) -> dict:
+    return {"question_id": c.version.resource_id, "version": c.version.number, "qtype": c.qtype,
+            "type_label": str(QuestionType(c.qtype).label), "stem": c.stem, "difficulty": c.version.difficulty}
 
 
 # --- items ------------------------------------------------------------------------------------------------------
@@ -297,21 +286,7 @@ def list_attempts(request, paper_id: int):
     qs = paper.attempts.select_related("user")
     if not paper_policies.can_view_results(user, paper):
         qs = qs.filter(user=user)
-    return _AttemptList(qs.order_by("-started_at", "-id"))
-
-
-class _AttemptList:
-    def __init__(self, qs):
-        self.qs = qs
-
-    def count(self):
-        return self.qs.count()
-
-    def __len__(self):  # pragma: no cover - the paginator uses count()
-        return self.count()
-
-    def __getitem__(self, item):
-        return [_attempt_summary(a) for a in self.qs[item]]
+    return _Mapped(qs.order_by("-started_at", "-id"), _attempt_summary)
 
 
 @router.post("/papers/{paper_id}/attempts", auth=LOGGED_IN,
